@@ -1,0 +1,55 @@
+# Original models (one per model seed, trained on all of D) and retrained references
+# (one per forget set x split seed x model seed, trained on D_R from a fresh init).
+
+
+rule train_original:
+    input:
+        data=DATA,
+    output:
+        model=original_path(),
+        meta=original_path().replace(".pt", ".json"),
+        history=original_path().replace(".pt", ".history.csv"),
+    params:
+        model=config["model"],
+        train=config["train"],
+        seed=lambda w: int(w.model_seed),
+        device=config["device"],
+        kind="original",
+    threads: config["resources"]["threads"]
+    resources:
+        gpu=1,
+        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
+        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
+    log:
+        f"{RES}/logs/original/seed{{model_seed}}.log",
+    benchmark:
+        f"{RES}/benchmarks/original/seed{{model_seed}}.tsv"
+    script:
+        "../workflow/scripts/train.py"
+
+
+rule train_retrain:
+    input:
+        data=DATA,
+        split=split_path(),
+    output:
+        model=retrain_path(),
+        meta=retrain_path().replace(".pt", ".json"),
+        history=retrain_path().replace(".pt", ".history.csv"),
+    params:
+        model=config["model"],
+        train=config["train"],
+        seed=lambda w: int(w.model_seed),
+        device=config["device"],
+        kind="retrain",
+    threads: config["resources"]["threads"]
+    resources:
+        gpu=1,
+        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
+        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
+    log:
+        f"{RES}/logs/retrain/{{forget}}/split{{split_seed}}/seed{{model_seed}}.log",
+    benchmark:
+        f"{RES}/benchmarks/retrain/{{forget}}/split{{split_seed}}/seed{{model_seed}}.tsv"
+    script:
+        "../workflow/scripts/train.py"

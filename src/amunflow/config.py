@@ -1,0 +1,124 @@
+"""Config validation (schema + defaults + checks against the data) and the experiment's unit lists."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import best_match
+
+from . import UserError
+from .data import describe_source
+from .splits import forget_count, resolve_classes
+
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def _with_defaults(cls):
+    check_properties = cls.VALIDATORS["properties"]
+
+    def properties(validator, props, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in props.items():
+                if "default" in sub:
+                    instance.setdefault(name, copy.deepcopy(sub["default"]))
+        yield from check_properties(validator, props, instance, schema)
+
+    return validators.extend(cls, {"properties": properties})
+
+
+DefaultFillingValidator = _with_defaults(Draft202012Validator)
+
+
+def load_schema(path=None) -> dict:
+    return yaml.safe_load(Path(path or SCHEMA).read_text())
+
+
+def validate_config(config: dict, schema_path=None, check_data: bool = True) -> dict:
+    """Fill defaults into ``config`` (in place), check it, and return it.
+
+    Raises UserError with one sentence naming the offending key and the fix.
+    """
+    schema = load_schema(schema_path)
+    err = best_match(DefaultFillingValidator(schema).iter_errors(config))
+    if err is not None:
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path).lstrip(".")
+        key = key or "(top level)"
+        desc = err.schema.get("description") if isinstance(err.schema, dict) else None
+        hint = f" ({desc.strip()})" if desc and err.validator != "additionalProperties" else ""
+        raise UserError(
+            f"config key {key}: {err.message}{hint}; fix it in your config file "
+            "(all keys are described in workflow/schemas/config.schema.yaml)."
+        )
+    _check(config, check_data)
+    return config
+
+
+def _check(config: dict, check_data: bool) -> None:
+    if config["tuning_seed"] in config["split_seeds"]:
+        raise UserError(
+            f"config key tuning_seed: {config['tuning_seed']} is also in split_seeds; the tuning forget set must be "
+            "drawn with a seed of its own, so pick another value."
+        )
+    for i, spec in enumerate(config["forget_sets"]):
+        need, other = ("size", "classes") if spec["kind"] == "random" else ("classes", "size")
+        if need not in spec or other in spec:
+            raise UserError(
+                f"config key forget_sets[{i}]: a {spec['kind']} forget set takes '{need}' and not '{other}'; "
+                f"e.g. {{kind: random, size: 0.1}} or {{kind: classes, classes: [cat]}}."
+            )
+    ids = [forget_set_id(s) for s in config["forget_sets"]]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise UserError(f"config key forget_sets: {sorted(dup)} is listed twice; remove the duplicate.")
+    if not check_data:
+        return
+    n, class_names = describe_source(config["dataset"])
+    for i, spec in enumerate(config["forget_sets"]):
+        try:
+            if spec["kind"] == "random" and n is not None:
+                forget_count(spec["size"], n)
+            elif spec["kind"] == "classes" and class_names is not None:
+                resolve_classes(spec["classes"], class_names)
+        except UserError as e:
+            raise UserError(str(e).replace("forget_sets[]", f"forget_sets[{i}]")) from None
+
+
+def forget_set_id(spec: dict) -> str:
+    """A short, path-safe name: random0.1, random5000, classes3, classes-cat-dog."""
+    if spec["kind"] == "random":
+        size = spec["size"]
+        return f"random{int(size) if float(size).is_integer() else size}"
+    return "classes-" + "-".join(str(c) for c in spec["classes"])
+
+
+class Experiment:
+    """The units of work a (validated) config asks for."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.forget_sets = {forget_set_id(s): s for s in config["forget_sets"]}
+
+    def spec(self, forget_id: str) -> dict:
+        return self.forget_sets[forget_id]
+
+    def split_seeds(self, forget_id: str) -> list[int]:
+        """Evaluation split seeds: the configured ones, or [0] for a deterministic class-wise set."""
+        return list(self.config["split_seeds"]) if self.spec(forget_id)["kind"] == "random" else [0]
+
+    def split_role(self, forget_id: str, seed: int) -> str:
+        return "tuning" if self.spec(forget_id)["kind"] == "random" and seed == self.config["tuning_seed"] else "eval"
+
+    def all_splits(self) -> list[tuple[str, int]]:
+        out = []
+        for fid, spec in self.forget_sets.items():
+            out += [(fid, s) for s in self.split_seeds(fid)]
+            if spec["kind"] == "random":
+                out.append((fid, self.config["tuning_seed"]))
+        return out
+
+    def eval_units(self) -> list[tuple[str, int, int]]:
+        """(forget set, split seed, model seed) for every evaluation run."""
+        return [(f, s, m) for f in self.forget_sets for s in self.split_seeds(f) for m in self.config["model_seeds"]]

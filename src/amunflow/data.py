@@ -1,0 +1,295 @@
+"""Datasets as uint8 arrays: CIFAR-10/100 (torchvision), ImageFolder trees (folder or .zip) and a
+seeded synthetic set, all turned into one HDF5 bundle that every later job loads in a second.
+
+Images are stored as (N, C, H, W) uint8 and become floats in [0, 1] on the device; there is no
+normalization, as in the paper.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+from tqdm import tqdm
+
+from . import UserError
+from .io import array_hash, atomic_path
+
+log = logging.getLogger(__name__)
+
+DATASETS = ("cifar10", "cifar100", "imagefolder", "synthetic")
+CIFAR10_CLASSES = [
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+]  # fmt: skip
+
+
+@dataclass
+class ImageData:
+    train_x: np.ndarray  # (N, C, H, W) uint8
+    train_y: np.ndarray  # (N,) int64
+    test_x: np.ndarray
+    test_y: np.ndarray
+    classes: list[str]
+    name: str
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.train_x.shape[-1])
+
+    def fingerprint(self) -> str:
+        return array_hash(self.train_x, self.train_y, self.test_x, self.test_y)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def load_source(cfg: dict, progress_file=None) -> ImageData:
+    """Read the dataset named by the ``dataset`` config section (before subsetting)."""
+    name = cfg["name"]
+    if name in ("cifar10", "cifar100"):
+        return _torchvision_cifar(name, cfg["root"], cfg.get("download", False))
+    if name == "imagefolder":
+        return _imagefolder(cfg["root"], progress_file)
+    if name == "synthetic":
+        return synthetic(**cfg.get("synthetic", {}))
+    raise UserError(f"config key dataset.name: unknown dataset {name!r}; use one of {', '.join(DATASETS)}.")
+
+
+def _torchvision_cifar(name: str, root: str, download: bool) -> ImageData:
+    from torchvision import datasets
+
+    cls = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
+    try:
+        tr = cls(root, train=True, download=download)
+        te = cls(root, train=False, download=download)
+    except Exception as e:  # RuntimeError (not found / corrupt) or URLError (offline)
+        hint = (
+            "the download failed (no internet?): put the extracted python version of the dataset under it"
+            if download
+            else "set dataset.download: true on a machine with internet, or point dataset.root at a folder "
+            "holding the extracted python version"
+        )
+        raise UserError(f"config key dataset.root: no readable {name} at {root!r} ({e}); {hint}.") from e
+    return ImageData(
+        train_x=np.ascontiguousarray(tr.data.transpose(0, 3, 1, 2)),
+        train_y=np.asarray(tr.targets, dtype=np.int64),
+        test_x=np.ascontiguousarray(te.data.transpose(0, 3, 1, 2)),
+        test_y=np.asarray(te.targets, dtype=np.int64),
+        classes=list(tr.classes),
+        name=name,
+        attrs={"source": str(root)},
+    )
+
+
+def _find_split_root(base: Path) -> Path:
+    """The folder under ``base`` that holds ``train/`` and ``test/`` (the zip may add one level)."""
+    if (base / "train").is_dir() and (base / "test").is_dir():
+        return base
+    subs = [p for p in base.iterdir() if p.is_dir() and (p / "train").is_dir() and (p / "test").is_dir()]
+    if len(subs) == 1:
+        return subs[0]
+    raise UserError(
+        f"config key dataset.root: {base} has no train/ and test/ folders of class sub-folders; "
+        "lay the images out as train/<class>/*.jpg and test/<class>/*.jpg."
+    )
+
+
+def _imagefolder(root: str, progress_file=None) -> ImageData:
+    path = Path(root)
+    if not path.exists():
+        raise UserError(
+            f"config key dataset.root: {root!r} does not exist; point it at a folder (or .zip) holding "
+            "train/<class>/ and test/<class>/ image folders."
+        )
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise UserError(f"config key dataset.root: {root!r} is a file but not a zip archive; give a folder or a .zip.")
+        with tempfile.TemporaryDirectory(prefix="amunflow-data-") as tmp:
+            log.info("extracting %s", path)
+            with zipfile.ZipFile(path) as zf:
+                zf.extractall(tmp)
+            data = _read_imagefolder(_find_split_root(Path(tmp)), progress_file)
+    else:
+        data = _read_imagefolder(_find_split_root(path), progress_file)
+    data.attrs["source"] = str(root)
+    return data
+
+
+def _read_imagefolder(base: Path, progress_file=None) -> ImageData:
+    from torchvision.datasets import ImageFolder
+
+    tr, te = ImageFolder(str(base / "train")), ImageFolder(str(base / "test"))
+    if tr.classes != te.classes:
+        raise UserError(
+            f"config key dataset.root: train/ and test/ under {base} have different class folders "
+            f"({tr.classes} vs {te.classes}); give both the same classes."
+        )
+
+    def stack(ds, split):
+        imgs, shape = [], None
+        for p, _ in tqdm(ds.samples, desc=f"decode {split}", file=progress_file, mininterval=5, ascii=True):
+            a = np.asarray(ds.loader(p))  # PIL -> RGB, (H, W, 3) uint8
+            if shape is None:
+                shape = a.shape
+            elif a.shape != shape:
+                raise UserError(
+                    f"config key dataset.root: image {p} is {a.shape[:2]} but others are {shape[:2]}; "
+                    "resize all images to one size first."
+                )
+            imgs.append(a)
+        return np.ascontiguousarray(np.stack(imgs).transpose(0, 3, 1, 2)), np.asarray(ds.targets, dtype=np.int64)
+
+    train_x, train_y = stack(tr, "train")
+    test_x, test_y = stack(te, "test")
+    return ImageData(train_x, train_y, test_x, test_y, list(tr.classes), "imagefolder")
+
+
+def synthetic(n_train=512, n_test=256, num_classes=4, image_size=16, seed=0, noise=48.0) -> ImageData:
+    """A learnable toy set: each class is a smooth random template plus per-sample noise."""
+    rs = np.random.RandomState(seed)
+    coarse = rs.uniform(-1, 1, size=(num_classes, 3, 4, 4))
+    rep = int(np.ceil(image_size / 4))
+    templates = np.kron(coarse, np.ones((1, 1, rep, rep)))[:, :, :image_size, :image_size]
+
+    def draw(n):
+        y = rs.randint(0, num_classes, size=n).astype(np.int64)
+        x = 128 + 70 * templates[y] + rs.normal(0, noise, size=(n, 3, image_size, image_size))
+        return np.clip(np.rint(x), 0, 255).astype(np.uint8), y
+
+    train_x, train_y = draw(n_train)
+    test_x, test_y = draw(n_test)
+    classes = [f"class{i}" for i in range(num_classes)]
+    return ImageData(train_x, train_y, test_x, test_y, classes, "synthetic", {"source": f"synthetic(seed={seed})"})
+
+
+# --------------------------------------------------------------------------- subset + bundle
+
+
+def take_subset(data: ImageData, subset: int | None, test_subset: int | None, seed: int) -> ImageData:
+    """Keep a seeded random subset (original order preserved) of the training and/or test images."""
+    rs = np.random.RandomState(seed)
+
+    def pick(n_total, k, key):
+        if k is None:
+            return np.arange(n_total)
+        if not 0 < k <= n_total:
+            raise UserError(f"config key dataset.{key}: {k} is not in 1..{n_total}; choose a smaller subset or null.")
+        return np.sort(rs.choice(n_total, k, replace=False))
+
+    tr = pick(len(data.train_y), subset, "subset")
+    te = pick(len(data.test_y), test_subset, "test_subset")
+    attrs = dict(data.attrs, subset=subset or 0, test_subset=test_subset or 0, subset_seed=seed)
+    out = ImageData(data.train_x[tr], data.train_y[tr], data.test_x[te], data.test_y[te], data.classes, data.name, attrs)
+    out.attrs["train_source_index"] = tr
+    out.attrs["test_source_index"] = te
+    return out
+
+
+def prepare(cfg: dict, out_path, progress_file=None) -> ImageData:
+    """Load the configured source, apply the subset, write the bundle atomically."""
+    data = load_source(cfg, progress_file)
+    data = take_subset(data, cfg.get("subset"), cfg.get("test_subset"), cfg.get("subset_seed", 0))
+    save_bundle(out_path, data)
+    return data
+
+
+def save_bundle(path, data: ImageData) -> None:
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            for key in ("train_x", "train_y", "test_x", "test_y"):
+                f.create_dataset(key, data=getattr(data, key))
+            for key in ("train_source_index", "test_source_index"):
+                if key in data.attrs:
+                    f.create_dataset(key, data=np.asarray(data.attrs[key], dtype=np.int64))
+            f.attrs["classes"] = np.asarray(data.classes, dtype=h5py.string_dtype())
+            f.attrs["name"] = data.name
+            f.attrs["fingerprint"] = data.fingerprint()
+            for k, v in data.attrs.items():
+                if not isinstance(v, np.ndarray):
+                    f.attrs[k] = v
+
+
+def load_bundle(path) -> ImageData:
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            arrays = {k: f[k][()] for k in ("train_x", "train_y", "test_x", "test_y")}
+            attrs = {k: f.attrs[k] for k in f.attrs if k not in ("classes", "name")}
+            classes = [c.decode() if isinstance(c, bytes) else str(c) for c in f.attrs["classes"]]
+            name = str(f.attrs["name"])
+    except (OSError, KeyError) as e:
+        raise UserError(f"dataset bundle {path} is missing or unreadable ({e}); delete it and rerun the workflow.") from e
+    data = ImageData(classes=classes, name=name, attrs=attrs, **arrays)
+    if attrs.get("fingerprint") != data.fingerprint():
+        raise UserError(f"dataset bundle {path} fails its fingerprint check (corrupt?); delete it and rerun the workflow.")
+    return data
+
+
+# --------------------------------------------------------------------------- cheap facts for config checks
+
+
+def describe_source(cfg: dict) -> tuple[int | None, list[str] | None]:
+    """(number of training images after subsetting, class names) without decoding any image.
+
+    Either may be None when it cannot be known cheaply (a CIFAR root that will be downloaded).
+    """
+    name = cfg["name"]
+    n, classes = None, None
+    if name == "synthetic":
+        s = cfg.get("synthetic", {})
+        n, classes = s.get("n_train", 512), [f"class{i}" for i in range(s.get("num_classes", 4))]
+    elif name in ("cifar10", "cifar100"):
+        n = 50000
+        folder = Path(cfg["root"]) / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
+        meta = folder / ("batches.meta" if name == "cifar10" else "meta")
+        if meta.exists():
+            with open(meta, "rb") as f:
+                m = pickle.load(f, encoding="latin1")
+            classes = m["label_names" if name == "cifar10" else "fine_label_names"]
+        elif name == "cifar10":
+            classes = list(CIFAR10_CLASSES)
+        if not cfg.get("download", False) and not folder.exists():
+            raise UserError(
+                f"config key dataset.root: no {name} under {cfg['root']!r} (expected {folder.name}/); "
+                "set dataset.download: true on a machine with internet, or point dataset.root at the extracted dataset."
+            )
+    elif name == "imagefolder":
+        n, classes = _count_imagefolder(Path(cfg["root"]))
+    if n is not None and cfg.get("subset"):
+        n = min(n, cfg["subset"])
+    return n, classes
+
+
+def _count_imagefolder(path: Path) -> tuple[int, list[str]]:
+    if not path.exists():
+        raise UserError(
+            f"config key dataset.root: {str(path)!r} does not exist; point it at a folder (or .zip) holding "
+            "train/<class>/ and test/<class>/ image folders."
+        )
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise UserError(f"config key dataset.root: {str(path)!r} is a file but not a zip archive; give a folder or a .zip.")
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if not n.endswith("/")]
+        parts = [n.split("/") for n in names]
+        # train/<class>/<file>, possibly under one top-level folder
+        offset = next((i for i in (0, 1) if any(len(p) > i + 2 and p[i] == "train" for p in parts)), None)
+        if offset is None:
+            raise UserError(f"config key dataset.root: {path} holds no train/<class>/ folders; lay the zip out as train/<class>/*.jpg and test/<class>/*.jpg.")
+        train = [p for p in parts if len(p) == offset + 3 and p[offset] == "train"]
+        return len(train), sorted({p[offset + 1] for p in train})
+    base = _find_split_root(path)
+    classes = sorted(d.name for d in (base / "train").iterdir() if d.is_dir())
+    n = sum(1 for c in classes for f in (base / "train" / c).iterdir() if f.is_file())
+    return n, classes

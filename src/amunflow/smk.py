@@ -1,0 +1,33 @@
+"""Glue for the thin scripts in workflow/scripts: logging to the rule's log file, threads, errors."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+import torch
+
+
+def run(snakemake, main) -> None:
+    """Call ``main(snakemake, logfile)`` with logging (and tqdm) going to the rule's log file.
+
+    An exception is written to the log as well and then re-raised, so the job fails visibly.
+    """
+    logfile = open(snakemake.log[0], "w", buffering=1)
+    logging.basicConfig(
+        stream=logfile, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    torch.set_num_threads(max(1, int(snakemake.threads)))
+    log = logging.getLogger("amunflow.job")
+    log.info("rule %s, wildcards %s, threads %s", snakemake.rule, dict(snakemake.wildcards), snakemake.threads)
+    try:
+        main(snakemake, logfile)
+    except Exception as e:
+        logfile.write(traceback.format_exc())
+        logfile.flush()
+        print(f"amunflow: {e}", file=sys.stderr)
+        raise
+    finally:
+        log.info("done")
+        logfile.close()

@@ -1,0 +1,142 @@
+"""Forget / retain splits, drawn exactly as the AMUN code draws them.
+
+Random forget sets use numpy's legacy RNG: ``np.random.seed(s); np.random.choice(N, k, replace=False)``
+(forget_index_generate.py), so seed 1, k=5000, N=50000 reproduces the paper's index file. The
+forget indices are kept in draw order (the paper's 5000-lists are prefixes of its 10000-lists);
+the retain indices are the sorted complement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from . import UserError
+from .io import array_hash, atomic_path
+
+
+def forget_count(size: float | int, n: int) -> int:
+    """Resolve a forget size given as a fraction in (0, 1) or a count in [1, n) to a count."""
+    if isinstance(size, bool) or not isinstance(size, (int, float)):
+        raise UserError(f"config key forget_sets[].size: {size!r} is not a number; give a fraction in (0, 1) or a count.")
+    if isinstance(size, float) and not size.is_integer():
+        if not 0 < size < 1:
+            raise UserError(f"config key forget_sets[].size: fraction {size} is not in (0, 1); give e.g. 0.1 for 10%.")
+        k = int(round(size * n))
+    else:
+        k = int(size)
+    if not 1 <= k < n:
+        raise UserError(
+            f"config key forget_sets[].size: {size} means {k} forget samples out of {n} training images; "
+            f"it must be at least 1 and below {n}."
+        )
+    return k
+
+
+def random_forget(n: int, k: int, seed: int) -> np.ndarray:
+    """The paper's draw: legacy ``RandomState(seed).choice(n, k, replace=False)`` (in draw order)."""
+    return np.random.RandomState(seed).choice(n, k, replace=False).astype(np.int64)
+
+
+def resolve_classes(classes, class_names: list[str]) -> list[int]:
+    out = []
+    for c in classes:
+        if isinstance(c, str) and not c.isdigit():
+            if c not in class_names:
+                raise UserError(
+                    f"config key forget_sets[].classes: no class named {c!r}; the dataset's classes are "
+                    f"{', '.join(class_names)}."
+                )
+            out.append(class_names.index(c))
+        else:
+            i = int(c)
+            if not 0 <= i < len(class_names):
+                raise UserError(
+                    f"config key forget_sets[].classes: class index {i} does not exist; use 0..{len(class_names) - 1}."
+                )
+            out.append(i)
+    return sorted(set(out))
+
+
+def classwise_forget(labels: np.ndarray, classes: list[int]) -> np.ndarray:
+    return np.flatnonzero(np.isin(labels, classes)).astype(np.int64)
+
+
+@dataclass
+class Split:
+    forget: np.ndarray
+    retain: np.ndarray
+    attrs: dict
+
+    @property
+    def n(self) -> int:
+        return len(self.forget) + len(self.retain)
+
+    @property
+    def hash(self) -> str:
+        return array_hash(self.forget)
+
+
+def make_split(spec: dict, seed: int, labels: np.ndarray, class_names: list[str], role: str = "eval") -> Split:
+    """Build the split described by one ``forget_sets`` entry for one split seed."""
+    n = len(labels)
+    if spec["kind"] == "random":
+        k = forget_count(spec["size"], n)
+        forget = random_forget(n, k, seed)
+        attrs = {"size": spec["size"]}
+    elif spec["kind"] == "classes":
+        cls = resolve_classes(spec["classes"], class_names)
+        forget = classwise_forget(labels, cls)
+        if len(forget) in (0, n):
+            raise UserError(
+                f"config key forget_sets[].classes: classes {spec['classes']} select {len(forget)} of {n} images; "
+                "pick classes that leave something to forget and to retain."
+            )
+        attrs = {"classes": cls, "class_names": [class_names[c] for c in cls]}
+    else:
+        raise UserError(f"config key forget_sets[].kind: unknown kind {spec['kind']!r}; use random or classes.")
+    retain = np.setdiff1d(np.arange(n, dtype=np.int64), forget)
+    attrs.update(kind=spec["kind"], seed=seed, n_train=n, n_forget=len(forget), role=role)
+    return Split(forget, retain, attrs)
+
+
+def save_split(path, split: Split, dataset_fingerprint: str) -> None:
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset("forget", data=split.forget)
+            f.create_dataset("retain", data=split.retain)
+            for k, v in split.attrs.items():
+                if isinstance(v, list) and any(isinstance(i, str) for i in v):
+                    v = np.asarray(v, dtype=h5py.string_dtype())
+                f.attrs[k] = v
+            f.attrs["dataset_fingerprint"] = dataset_fingerprint
+            f.attrs["split_hash"] = split.hash
+
+
+def load_split(path, dataset_fingerprint: str | None = None) -> Split:
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            forget, retain = f["forget"][()].astype(np.int64), f["retain"][()].astype(np.int64)
+            attrs = {k: _plain(v) for k, v in f.attrs.items()}
+    except (OSError, KeyError) as e:
+        raise UserError(f"split file {path} is missing or unreadable ({e}); delete it and rerun the workflow.") from e
+    split = Split(forget, retain, attrs)
+    if attrs.get("split_hash") != split.hash:
+        raise UserError(f"split file {path} fails its hash check (corrupt?); delete it and rerun the workflow.")
+    if dataset_fingerprint is not None and attrs.get("dataset_fingerprint") != dataset_fingerprint:
+        raise UserError(
+            f"split file {path} was drawn for another dataset bundle (fingerprint {attrs.get('dataset_fingerprint')} "
+            f"vs {dataset_fingerprint}); delete it and rerun the workflow."
+        )
+    return split
+
+
+def _plain(v):
+    """HDF5 attribute -> plain Python value."""
+    if isinstance(v, np.ndarray):
+        return [i.decode() if isinstance(i, bytes) else i for i in v.tolist()]
+    return v.item() if isinstance(v, np.generic) else v

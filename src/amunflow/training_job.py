@@ -1,0 +1,78 @@
+"""One training job: an original model on D, or a retrained reference on D_R."""
+
+from __future__ import annotations
+
+import logging
+import platform
+
+import numpy as np
+import torch
+
+from .data import load_bundle
+from .io import atomic_path, save_checkpoint, stable_hash
+from .models import build_model, count_parameters, to_device
+from .splits import load_split
+from .train import TrainConfig, accuracy, pick_device, train
+
+log = logging.getLogger(__name__)
+
+
+def train_job(
+    data_path, split_path, model_cfg: dict, train_cfg: dict, seed: int, device: str, out_model, out_history,
+    kind: str, progress_file=None,
+) -> dict:  # fmt: skip
+    cfg = TrainConfig.from_config(train_cfg)
+    data = load_bundle(data_path)
+    fp = data.fingerprint()
+    dev = pick_device(device)
+    if split_path:
+        split = load_split(split_path, fp)
+        train_idx = split.retain
+        eval_sets = {
+            "forget": (data.train_x[split.forget], data.train_y[split.forget]),
+            "retain": (data.train_x[split.retain], data.train_y[split.retain]),
+        }
+        split_hash = split.hash
+    else:
+        train_idx = np.arange(len(data.train_y))
+        eval_sets = {"train": (data.train_x, data.train_y)}
+        split_hash = None
+    eval_sets["test"] = (data.test_x, data.test_y)
+
+    torch.manual_seed(seed)
+    model = to_device(build_model(model_cfg, data.num_classes, data.image_size), dev, cfg.channels_last)
+    log.info(
+        "%s: %s width %s (%d parameters) on %d images, %d epochs, device %s, precision %s",
+        kind, model_cfg.get("arch"), model_cfg.get("width"), count_parameters(model), len(train_idx), cfg.epochs,
+        dev, cfg.precision,
+    )  # fmt: skip
+    with atomic_path(out_history) as tmp_hist:
+        result = train(
+            model, data.train_x[train_idx], data.train_y[train_idx], cfg, seed, dev, eval_sets=eval_sets,
+            history_csv=tmp_hist, progress_file=progress_file,
+        )  # fmt: skip
+    final = {k: v for k, v in result.history[-1].items() if k.endswith("_acc") and k != "running_acc"}
+    meta = {
+        "kind": kind,
+        "seed": seed,
+        "model": model_cfg,
+        "train": train_cfg,
+        "num_classes": data.num_classes,
+        "image_size": data.image_size,
+        "config_hash": stable_hash({"model": model_cfg, "train": train_cfg, "seed": seed}),
+        "dataset_fingerprint": fp,
+        "split_hash": split_hash,
+        "n_train": int(len(train_idx)),
+        "epochs": cfg.epochs,
+        "wall_time_s": result.wall_time_s,
+        "sample_steps": result.sample_steps,
+        "images_per_s": result.sample_steps / result.wall_time_s,
+        "final_accuracy": final,
+        "final_loss": result.history[-1]["loss"],
+        "device": str(dev) if dev.type != "cuda" else torch.cuda.get_device_name(dev),
+        "host": platform.node(),
+    }
+    save_checkpoint(out_model, model, meta)
+    log.info("saved %s: %s, %.0f s, %.0f images/s", out_model, final, result.wall_time_s, meta["images_per_s"])
+    return meta
+

@@ -1,0 +1,69 @@
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CIFAR_ZIP = (ROOT / ".." / "shared" / "data" / "cifar10-jpeg.zip").resolve()
+CONFIGS = Path(__file__).parent / "configs"
+
+
+def need_cifar_zip() -> Path:
+    """The real CIFAR-10 zip; a skip when absent, a failure when AMUNFLOW_REQUIRE_DATA=1 (CI)."""
+    if CIFAR_ZIP.exists():
+        return CIFAR_ZIP
+    msg = f"real CIFAR-10 zip not found at {CIFAR_ZIP}"
+    if os.environ.get("AMUNFLOW_REQUIRE_DATA") == "1":
+        pytest.fail(msg + " but AMUNFLOW_REQUIRE_DATA=1")
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def cifar_small(tmp_path_factory) -> Path:
+    """A small real-CIFAR ImageFolder tree: the first 20 train / 6 test JPEGs (by name) of each class."""
+    src = need_cifar_zip()
+    out = tmp_path_factory.mktemp("cifar-small")
+    with zipfile.ZipFile(src) as zf:
+        names = sorted(n for n in zf.namelist() if n.endswith(".jpg"))
+        for split, per_class in (("train", 20), ("test", 6)):
+            by_class = {}
+            for n in names:
+                parts = n.split("/")
+                if parts[0] == split:
+                    by_class.setdefault(parts[1], []).append(n)
+            for cls, files in by_class.items():
+                for n in files[:per_class]:
+                    dest = out / n
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    dest.write_bytes(zf.read(n))
+    return out
+
+
+@pytest.fixture(scope="session")
+def cifar_small_zip(cifar_small, tmp_path_factory) -> Path:
+    """The same tree as a zip with one top-level folder (as many downloaded archives have)."""
+    z = tmp_path_factory.mktemp("cifar-zip") / "cifar-small.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for p in sorted(cifar_small.rglob("*.jpg")):
+            zf.write(p, "cifar-small/" + str(p.relative_to(cifar_small)))
+    return z
+
+
+def snakemake(workdir: Path, *args, check=True, timeout=600) -> subprocess.CompletedProcess:
+    """Run the real Snakemake CLI on this repository's Snakefile in ``workdir``."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+@pytest.fixture
+def tiny_config(tmp_path) -> Path:
+    dest = tmp_path / "tiny.yaml"
+    shutil.copy(CONFIGS / "tiny.yaml", dest)
+    return dest

@@ -1,0 +1,67 @@
+import copy
+
+import pytest
+import yaml
+
+from amunflow import UserError
+from amunflow.config import Experiment, forget_set_id, validate_config
+
+from .conftest import CONFIGS, ROOT
+
+
+def tiny():
+    return yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+
+
+def test_defaults_are_filled_from_schema():
+    cfg = validate_config({"dataset": {"name": "synthetic"}})
+    assert cfg["train"]["epochs"] == 201 and cfg["train"]["lr"] == 0.1 and cfg["train"]["lr_step"] == 40
+    assert cfg["train"]["augment"] == {"crop_padding": 4, "flip": True}
+    assert cfg["model"] == {"arch": "resnet18", "width": 64, "block": "amun"}
+    assert cfg["split_seeds"] == [1, 10, 100] and cfg["model_seeds"] == [1, 10, 100]
+    assert cfg["forget_sets"] == [{"kind": "random", "size": 0.1}]
+
+
+def test_shipped_configs_are_valid():
+    for name in ("config.yaml", "paper.yaml"):
+        cfg = yaml.safe_load((ROOT / "config" / name).read_text())
+        validate_config(cfg, check_data=False)
+
+
+@pytest.mark.parametrize(
+    "edit,match",
+    [
+        (lambda c: c["dataset"].update(name="mnist"), r"dataset\.name: 'mnist' is not one of"),
+        (lambda c: c["forget_sets"][0].update(size=0), r"forget_sets\[0\]\.size"),
+        (lambda c: c["forget_sets"][0].update(size=256), r"forget_sets\[0\]\.size: 256 means 256 .* below 256"),
+        (lambda c: c["forget_sets"][0].update(size=1.5), r"forget_sets\[0\]\.size: fraction 1.5"),
+        (lambda c: c["forget_sets"][1].update(classes=["cat"]), r"forget_sets\[1\]\.classes: no class named 'cat'"),
+        (lambda c: c["forget_sets"][1].update(classes=[9]), r"forget_sets\[1\]\.classes: class index 9"),
+        (lambda c: c["train"].update(lrr=0.1), r"config key train: .*'lrr' was unexpected"),
+        (lambda c: c["train"].update(epochs=0), r"train\.epochs: 0 is less than the minimum"),
+        (lambda c: c.update(tuning_seed=1), r"tuning_seed: 1 is also in split_seeds"),
+        (lambda c: c["forget_sets"].append({"kind": "random", "size": 0.1}), r"listed twice"),
+        (lambda c: c["forget_sets"].append({"kind": "random", "classes": [1]}), r"forget_sets\[2\]: a random forget set takes 'size'"),
+        (lambda c: c["dataset"].update(name="imagefolder", root="/no/such/dir"), r"dataset\.root: '/no/such/dir' does not exist"),
+        (lambda c: c["dataset"].update(name="cifar10", root="/no/such/dir"), r"dataset\.root: no cifar10 under"),
+    ],
+)
+def test_bad_configs_rejected_with_one_clear_sentence(edit, match):
+    cfg = tiny()
+    edit(cfg)
+    with pytest.raises(UserError, match=match) as e:
+        validate_config(cfg)
+    assert "\n" not in str(e.value)
+
+
+def test_experiment_units():
+    cfg = validate_config(tiny())
+    exp = Experiment(cfg)
+    assert list(exp.forget_sets) == ["random0.1", "classes-class1"]
+    assert exp.all_splits() == [("random0.1", 1), ("random0.1", 2), ("classes-class1", 0)]
+    assert exp.split_role("random0.1", 2) == "tuning" and exp.split_role("random0.1", 1) == "eval"
+    assert exp.eval_units() == [("random0.1", 1, 1), ("classes-class1", 0, 1)]
+    assert forget_set_id({"kind": "random", "size": 5000}) == "random5000"
+    assert forget_set_id({"kind": "random", "size": 0.5}) == "random0.5"
+    assert forget_set_id({"kind": "classes", "classes": [3, "dog"]}) == "classes-3-dog"
+    assert copy.deepcopy(cfg) == validate_config(copy.deepcopy(cfg))  # idempotent

@@ -1,0 +1,78 @@
+import h5py
+import numpy as np
+import pytest
+
+from amunflow import UserError
+from amunflow.splits import (
+    classwise_forget, forget_count, load_split, make_split, random_forget, resolve_classes, save_split,
+)  # fmt: skip
+
+
+def legacy_draw(n, k, seed):
+    """Exactly the paper's forget_index_generate.py: the global legacy RNG."""
+    np.random.seed(seed)
+    return np.random.choice(n, k, replace=False)
+
+
+@pytest.mark.parametrize("n,k,seed", [(50000, 5000, 1), (50000, 5000, 10), (50000, 25000, 100), (1000, 37, 0), (7, 6, 3)])
+def test_random_forget_bit_exact_with_legacy_numpy(n, k, seed):
+    ours = random_forget(n, k, seed)
+    ref = legacy_draw(n, k, seed)
+    assert ours.dtype == np.int64
+    np.testing.assert_array_equal(ours, ref)
+
+
+def test_paper_seed1_5000_known_prefix_and_prefix_property():
+    idx = random_forget(50000, 5000, 1)
+    # the 5000-lists of the paper are prefixes of its 10000-lists (same seed)
+    np.testing.assert_array_equal(random_forget(50000, 10000, 1)[:5000], idx)
+    assert len(np.unique(idx)) == 5000 and idx.min() >= 0 and idx.max() < 50000
+    # a different seed gives a different set
+    assert len(np.intersect1d(idx, random_forget(50000, 5000, 10))) < 1000
+
+
+def test_forget_count_fraction_and_count():
+    assert forget_count(0.1, 50000) == 5000
+    assert forget_count(0.5, 50000) == 25000
+    assert forget_count(5000, 50000) == 5000
+    assert forget_count(5000.0, 50000) == 5000
+    for bad in (0, 0.0, 50000, 60000, 1.5, -0.1, True, "10%"):
+        with pytest.raises(UserError, match="forget_sets"):
+            forget_count(bad, 50000)
+
+
+def test_split_random_partition_and_roundtrip(tmp_path):
+    labels = np.arange(200) % 4
+    split = make_split({"kind": "random", "size": 0.25}, 7, labels, ["a", "b", "c", "d"])
+    np.testing.assert_array_equal(split.forget, legacy_draw(200, 50, 7))
+    np.testing.assert_array_equal(np.sort(np.concatenate([split.forget, split.retain])), np.arange(200))
+    assert np.all(np.diff(split.retain) > 0)
+    path = tmp_path / "s.h5"
+    save_split(path, split, "fp123")
+    back = load_split(path, "fp123")
+    np.testing.assert_array_equal(back.forget, split.forget)  # draw order kept
+    np.testing.assert_array_equal(back.retain, split.retain)
+    assert back.attrs["seed"] == 7 and back.attrs["n_forget"] == 50 and back.attrs["kind"] == "random"
+    with pytest.raises(UserError, match="another dataset"):
+        load_split(path, "other-fingerprint")
+    with h5py.File(path, "r+") as f:  # tamper: the hash check must catch it
+        f["forget"][0] = f["forget"][1]
+    with pytest.raises(UserError, match="hash check"):
+        load_split(path)
+
+
+def test_classwise_split_by_name_and_index():
+    labels = np.array([0, 1, 2, 1, 0, 2, 2, 1])
+    names = ["cat", "dog", "ship"]
+    assert resolve_classes(["dog", 2], names) == [1, 2]
+    np.testing.assert_array_equal(classwise_forget(labels, [1]), [1, 3, 7])
+    split = make_split({"kind": "classes", "classes": ["ship"]}, 0, labels, names)
+    np.testing.assert_array_equal(split.forget, [2, 5, 6])
+    np.testing.assert_array_equal(split.retain, [0, 1, 3, 4, 7])
+    assert split.attrs["class_names"] == ["ship"]
+    with pytest.raises(UserError, match="no class named 'horse'"):
+        resolve_classes(["horse"], names)
+    with pytest.raises(UserError, match="class index 3 does not exist"):
+        resolve_classes([3], names)
+    with pytest.raises(UserError, match="select 8 of 8"):
+        make_split({"kind": "classes", "classes": [0, 1, 2]}, 0, labels, names)

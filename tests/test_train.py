@@ -1,0 +1,102 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from amunflow import UserError
+from amunflow.data import save_bundle, synthetic
+from amunflow.io import load_checkpoint, load_model
+from amunflow.models import build_model
+from amunflow.splits import make_split, save_split
+from amunflow.train import TrainConfig, accuracy, predict_logits, train
+from amunflow.training_job import train_job
+
+CPU = torch.device("cpu")
+
+
+def test_training_lowers_loss_and_learns_synthetic_data():
+    data = synthetic(n_train=512, n_test=256, num_classes=4, image_size=16, seed=0)
+    torch.manual_seed(0)
+    model = build_model({"arch": "resnet18", "width": 8}, 4)
+    before = accuracy(model, torch.as_tensor(data.test_x), data.test_y, CPU)
+    cfg = TrainConfig(epochs=6, batch_size=64, lr=0.05, lr_step=4)
+    res = train(model, data.train_x, data.train_y, cfg, seed=0, device=CPU, progress_file=False)
+    losses = [r["loss"] for r in res.history]
+    assert losses[-1] < 0.6 * losses[0]
+    after = accuracy(model, torch.as_tensor(data.test_x), data.test_y, CPU)
+    assert after > 70 and after > before + 20
+    assert res.sample_steps == 6 * 512
+    # StepLR(4, 0.1): lr 0.05 for epochs 1-4, 0.005 after
+    assert [r["lr"] for r in res.history] == pytest.approx([0.05] * 4 + [0.005] * 2)
+
+
+def test_training_is_deterministic_given_seed():
+    data = synthetic(n_train=128, n_test=16, seed=1)
+    cfg = TrainConfig(epochs=2, batch_size=32, lr=0.05)
+
+    def run(seed):
+        torch.manual_seed(seed)
+        m = build_model({"arch": "resnet18", "width": 4}, 4)
+        train(m, data.train_x, data.train_y, cfg, seed=seed, device=CPU, progress_file=False)
+        return torch.cat([p.detach().flatten() for p in m.parameters()])
+
+    a, b, c = run(3), run(3), run(4)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_divergence_raises():
+    data = synthetic(n_train=64, n_test=8, seed=2)
+    m = build_model({"arch": "resnet18", "width": 4}, 4)
+    with pytest.raises(RuntimeError, match="diverged"):
+        train(m, data.train_x, data.train_y, TrainConfig(epochs=3, lr=1e12, batch_size=32), 0, CPU, progress_file=False)
+
+
+def test_bf16_and_channels_last_paths_train():
+    data = synthetic(n_train=128, n_test=64, seed=3)
+    m = build_model({"arch": "resnet18", "width": 4}, 4).to(memory_format=torch.channels_last)
+    cfg = TrainConfig(epochs=2, batch_size=32, lr=0.05, precision="bf16", channels_last=True)
+    res = train(m, data.train_x, data.train_y, cfg, 0, CPU, progress_file=False)
+    assert np.isfinite(res.history[-1]["loss"])
+    logits = predict_logits(m, torch.as_tensor(data.test_x), CPU, precision="bf16", channels_last=True)
+    assert logits.dtype == torch.float32 and logits.shape == (64, 4)
+
+
+def test_train_job_retrain_uses_only_retain_and_writes_checkpoint(tmp_path):
+    data = synthetic(n_train=200, n_test=50, seed=4)
+    save_bundle(tmp_path / "d.h5", data)
+    split = make_split({"kind": "random", "size": 0.2}, 1, data.train_y, data.classes)
+    save_split(tmp_path / "s.h5", split, data.fingerprint())
+    train_cfg = {"epochs": 2, "batch_size": 32, "lr": 0.05, "augment": {"crop_padding": 2, "flip": True}}
+    meta = train_job(
+        tmp_path / "d.h5", tmp_path / "s.h5", {"arch": "resnet18", "width": 4}, train_cfg, 5, "cpu",
+        tmp_path / "m.pt", tmp_path / "h.csv", kind="retrain", progress_file=False,
+    )  # fmt: skip
+    assert meta["n_train"] == 160 and meta["sample_steps"] == 2 * 160
+    assert meta["split_hash"] == split.hash and meta["dataset_fingerprint"] == data.fingerprint()
+    side = json.loads((tmp_path / "m.json").read_text())
+    assert side["seed"] == 5 and side["kind"] == "retrain" and side["wall_time_s"] > 0
+    assert set(side["final_accuracy"]) == {"forget_acc", "retain_acc", "test_acc"}
+    hist = pd.read_csv(tmp_path / "h.csv")
+    assert list(hist["epoch"]) == [1, 2] and np.isnan(hist["test_acc"][0]) and not np.isnan(hist["test_acc"][1])
+    model, _ = load_model(tmp_path / "m.pt")
+    acc = accuracy(model, torch.as_tensor(data.test_x), data.test_y, CPU)
+    assert acc == pytest.approx(side["final_accuracy"]["test_acc"])
+    state, _ = load_checkpoint(tmp_path / "m.pt")
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_bad_checkpoint_errors(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        load_checkpoint(tmp_path / "none.pt")
+    (tmp_path / "x.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(UserError, match="cannot be read"):
+        load_checkpoint(tmp_path / "x.pt")
+
+
+def test_unknown_train_key_rejected():
+    with pytest.raises(UserError, match="unknown keys"):
+        TrainConfig.from_config({"epochs": 1, "lrr": 0.1})

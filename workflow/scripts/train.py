@@ -1,0 +1,22 @@
+"""Train an original model (all of D) or a retrained reference (D_R only, when a split is given)."""
+
+from amunflow.smk import run
+from amunflow.training_job import train_job
+
+
+def main(smk, logfile):
+    train_job(
+        data_path=smk.input.data,
+        split_path=smk.input.get("split"),
+        model_cfg=smk.params.model,
+        train_cfg=smk.params.train,
+        seed=smk.params.seed,
+        device=smk.params.device,
+        out_model=smk.output.model,
+        out_history=smk.output.history,
+        kind=smk.params.kind,
+        progress_file=logfile,
+    )
+
+
+run(snakemake, main)  # noqa: F821
