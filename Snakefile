@@ -1,6 +1,6 @@
 # AMUN unlearning workflow: see README.md. Run from the repository root:
-#   snakemake --profile profiles/default                       (default experiment)
-#   snakemake --profile profiles/default --configfile config/paper.yaml
+#   snakemake --cores 2                                  (default experiment, config/config.yaml)
+#   snakemake --cores all --configfile config/paper.yaml (the paper protocol)
 
 
 from snakemake.utils import min_version
@@ -19,6 +19,6 @@ include: "rules/train.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

@@ -8,7 +8,9 @@ from amunflow import UserError
 from amunflow.config import Experiment, validate_config
 
 try:
-    validate_config(config, workflow.source_path("../workflow/schemas/config.schema.yaml"))
+    validate_config(
+        config, workflow.source_path("../workflow/schemas/config.schema.yaml")
+    )
 except UserError as e:
     raise WorkflowError(str(e)) from None
 
@@ -31,7 +33,9 @@ def original_path(model_seed="{model_seed}"):
     return f"{RES}/models/original/seed{model_seed}.pt"
 
 
-def retrain_path(forget="{forget}", split_seed="{split_seed}", model_seed="{model_seed}"):
+def retrain_path(
+    forget="{forget}", split_seed="{split_seed}", model_seed="{model_seed}"
+):
     return f"{RES}/models/retrain/{forget}/split{split_seed}/seed{model_seed}.pt"
 
 

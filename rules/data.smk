@@ -4,12 +4,14 @@
 rule prepare_dataset:
     output:
         data=DATA,
-    params:
-        dataset=config["dataset"],
     log:
         f"{RES}/logs/prepare_dataset.log",
     benchmark:
         f"{RES}/benchmarks/prepare_dataset.tsv"
+    conda:
+        "../envs/amunflow.yaml"
+    params:
+        dataset=config["dataset"],
     script:
         "../workflow/scripts/prepare_data.py"
 
@@ -19,11 +21,13 @@ rule make_split:
         data=DATA,
     output:
         split=split_path(),
+    log:
+        f"{RES}/logs/splits/{{forget}}/seed{{split_seed}}.log",
+    conda:
+        "../envs/amunflow.yaml"
     params:
         spec=lambda w: EXP.spec(w.forget),
         seed=lambda w: int(w.split_seed),
         role=lambda w: EXP.split_role(w.forget, int(w.split_seed)),
-    log:
-        f"{RES}/logs/splits/{{forget}}/seed{{split_seed}}.log",
     script:
         "../workflow/scripts/make_split.py"

@@ -9,21 +9,23 @@ rule train_original:
         model=original_path(),
         meta=original_path().replace(".pt", ".json"),
         history=original_path().replace(".pt", ".history.csv"),
+    log:
+        f"{RES}/logs/original/seed{{model_seed}}.log",
+    benchmark:
+        f"{RES}/benchmarks/original/seed{{model_seed}}.tsv"
+    conda:
+        "../envs/amunflow.yaml"
+    threads: config["resources"]["threads"]
+    resources:
+        gpu=1,
+        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
+        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
     params:
         model=config["model"],
         train=config["train"],
         seed=lambda w: int(w.model_seed),
         device=config["device"],
         kind="original",
-    threads: config["resources"]["threads"]
-    resources:
-        gpu=1,
-        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
-        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
-    log:
-        f"{RES}/logs/original/seed{{model_seed}}.log",
-    benchmark:
-        f"{RES}/benchmarks/original/seed{{model_seed}}.tsv"
     script:
         "../workflow/scripts/train.py"
 
@@ -36,20 +38,22 @@ rule train_retrain:
         model=retrain_path(),
         meta=retrain_path().replace(".pt", ".json"),
         history=retrain_path().replace(".pt", ".history.csv"),
+    log:
+        f"{RES}/logs/retrain/{{forget}}/split{{split_seed}}/seed{{model_seed}}.log",
+    benchmark:
+        f"{RES}/benchmarks/retrain/{{forget}}/split{{split_seed}}/seed{{model_seed}}.tsv"
+    conda:
+        "../envs/amunflow.yaml"
+    threads: config["resources"]["threads"]
+    resources:
+        gpu=1,
+        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
+        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
     params:
         model=config["model"],
         train=config["train"],
         seed=lambda w: int(w.model_seed),
         device=config["device"],
         kind="retrain",
-    threads: config["resources"]["threads"]
-    resources:
-        gpu=1,
-        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
-        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
-    log:
-        f"{RES}/logs/retrain/{{forget}}/split{{split_seed}}/seed{{model_seed}}.log",
-    benchmark:
-        f"{RES}/benchmarks/retrain/{{forget}}/split{{split_seed}}/seed{{model_seed}}.tsv"
     script:
         "../workflow/scripts/train.py"

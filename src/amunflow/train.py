@@ -168,6 +168,10 @@ def train(
         writer = csv.DictWriter(fh, fieldnames=cols)
         writer.writeheader()
     steps_per_epoch = math.ceil(n / cfg.batch_size)
+    bar = tqdm(
+        total=cfg.epochs * steps_per_epoch, desc="train steps", file=progress_file, mininterval=30, ascii=True,
+        disable=progress_file is False,
+    )  # fmt: skip
     t_start = time.perf_counter()
     try:
         for epoch in range(cfg.epochs):
@@ -177,11 +181,7 @@ def train(
             correct = torch.zeros((), device=device, dtype=torch.long)
             perm = torch.randperm(n, device=device, generator=gen)
             lr = opt.param_groups[0]["lr"]
-            bar = tqdm(
-                range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", file=progress_file,
-                mininterval=10, ascii=True, leave=False, disable=progress_file is False,
-            )  # fmt: skip
-            for i in bar:
+            for i in range(steps_per_epoch):
                 idx = perm[i * cfg.batch_size : (i + 1) * cfg.batch_size]
                 xb = augment(to_float(x[idx], False), gen, cfg.crop_padding, cfg.flip)
                 if cfg.channels_last:
@@ -195,6 +195,7 @@ def train(
                 opt.step()
                 loss_sum += loss.detach() * len(idx)
                 correct += (out.argmax(1) == yb).sum()
+                bar.update(1)
             sched.step()
             train_loss = loss_sum.item() / n
             if not math.isfinite(train_loss):
@@ -221,6 +222,7 @@ def train(
                 row["epoch_time_s"],
             )  # fmt: skip
     finally:
+        bar.close()
         if fh:
             fh.close()
     result.wall_time_s = time.perf_counter() - t_start

@@ -1,5 +1,9 @@
 """Draw one forget/retain split (the paper's legacy-numpy draw, or class-wise) into HDF5."""
 
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
+
 import logging
 
 from amunflow.data import load_bundle

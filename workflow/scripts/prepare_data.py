@@ -1,5 +1,9 @@
 """Materialise the configured dataset (subset applied) as one HDF5 bundle of uint8 arrays."""
 
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
+
 import logging
 
 from amunflow.data import prepare

@@ -1,5 +1,9 @@
 """Train an original model (all of D) or a retrained reference (D_R only, when a split is given)."""
 
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
+
 from amunflow.smk import run
 from amunflow.training_job import train_job
 
