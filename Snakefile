@@ -16,6 +16,8 @@ if not config:
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
+include: "rules/adversarial.smk"
+include: "rules/unlearn.smk"
 
 
 rule all:

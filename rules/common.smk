@@ -1,11 +1,14 @@
 # Config validation, wildcard constraints, paths and target lists shared by all rules.
 
-import sys
+import json
+import os
 
 from snakemake.exceptions import WorkflowError
 
 from amunflow import UserError
 from amunflow.config import Experiment, validate_config
+from amunflow.methods import REGISTRY
+from amunflow.unlearn_job import resolve_hyper
 
 try:
     validate_config(
@@ -15,6 +18,14 @@ except UserError as e:
     raise WorkflowError(str(e)) from None
 
 EXP = Experiment(config)
+
+
+def canon(section):
+    """A config section with keys in sorted order: Snakemake compares params including key order,
+    so reordering keys in a config file must not look like a change."""
+    return json.loads(json.dumps(section, sort_keys=True))
+
+
 RES = "results"
 DATA = f"{RES}/data/dataset.h5"
 
@@ -23,6 +34,10 @@ wildcard_constraints:
     forget=r"[A-Za-z0-9._+-]+",
     split_seed=r"\d+",
     model_seed=r"\d+",
+    scope=r"all|[A-Za-z0-9._+-]+/split\d+",
+    method=r"[A-Za-z0-9_]+",
+    setting=r"with_retain|forget_only",
+    run=r"\d+",
 
 
 def split_path(forget="{forget}", split_seed="{split_seed}"):
@@ -39,6 +54,63 @@ def retrain_path(
     return f"{RES}/models/retrain/{forget}/split{split_seed}/seed{model_seed}.pt"
 
 
+def adversarial_path(model_seed="{model_seed}", forget=None, split_seed=None):
+    """D_A of an original model: the whole-training-set file, or the forget set's own (attack.scope)."""
+    if config["attack"]["scope"] == "all":
+        return f"{RES}/adversarial/seed{model_seed}/all.h5"
+    return f"{RES}/adversarial/seed{model_seed}/{forget}/split{split_seed}.h5"
+
+
+def attack_params():
+    """What decides the attack's result (not where it runs or how the work is split)."""
+    return canon(
+        {k: v for k, v in config["attack"].items() if k not in ("scope", "threads")}
+    )
+
+
+def adversarial_split_input(wildcards):
+    if wildcards.scope == "all":
+        return []
+    forget, last = os.path.split(wildcards.scope)  # <forget>/split<seed>
+    return split_path(forget, last.removeprefix("split"))
+
+
+def adversarial_targets():
+    if config["attack"]["scope"] == "all":
+        paths = [adversarial_path(m) for m in config["model_seeds"]]
+    else:
+        paths = sorted({adversarial_path(m, f, s) for f, s, m in EXP.eval_units()})
+    return [
+        p.replace(".h5", ext)
+        for p in paths
+        for ext in (".h5", ".summary.csv", ".eps_hist.png")
+    ]
+
+
+def mask_path(model_seed="{model_seed}", forget="{forget}", split_seed="{split_seed}"):
+    return f"{RES}/masks/seed{model_seed}/{forget}/split{split_seed}.pt"
+
+
+def unlearn_path(method="{method}", setting="{setting}", forget="{forget}", split_seed="{split_seed}",
+                 model_seed="{model_seed}", run="{run}"):  # fmt: skip
+    return f"{RES}/unlearn/{method}/{setting}/{forget}/split{split_seed}/seed{model_seed}/run{run}.pt"
+
+
+def unlearn_inputs(w):
+    """The original model, data and split, plus D_A and the saliency mask when the method reads them."""
+    spec = REGISTRY[resolve_hyper(config["unlearn"], w.method, w.setting)[0]]
+    inputs = {
+        "model": original_path(w.model_seed),
+        "data": DATA,
+        "split": split_path(w.forget, w.split_seed),
+    }
+    if spec.needs_adv:
+        inputs["adv"] = adversarial_path(w.model_seed, w.forget, w.split_seed)
+    if spec.needs_mask:
+        inputs["mask"] = mask_path(w.model_seed, w.forget, w.split_seed)
+    return inputs
+
+
 def train_resources(attempt):
     r = config["resources"]
     return {"mem_mb": r["mem_mb"] * attempt, "runtime": r["runtime"] * attempt}
@@ -48,4 +120,6 @@ def all_targets():
     targets = [split_path(f, s) for f, s in EXP.all_splits()]
     targets += [original_path(m) for m in config["model_seeds"]]
     targets += [retrain_path(f, s, m) for f, s, m in EXP.eval_units()]
+    targets += adversarial_targets()
+    targets += [unlearn_path(*u) for u in EXP.unlearn_units()]
     return targets

@@ -11,7 +11,7 @@ rule prepare_dataset:
     conda:
         "../envs/amunflow.yaml"
     params:
-        dataset=config["dataset"],
+        dataset=canon(config["dataset"]),
     script:
         "../workflow/scripts/prepare_data.py"
 
@@ -26,7 +26,7 @@ rule make_split:
     conda:
         "../envs/amunflow.yaml"
     params:
-        spec=lambda w: EXP.spec(w.forget),
+        spec=lambda w: canon(EXP.spec(w.forget)),
         seed=lambda w: int(w.split_seed),
         role=lambda w: EXP.split_role(w.forget, int(w.split_seed)),
     script:

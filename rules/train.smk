@@ -21,8 +21,8 @@ rule train_original:
         mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
         runtime=lambda w, attempt: train_resources(attempt)["runtime"],
     params:
-        model=config["model"],
-        train=config["train"],
+        model=canon(config["model"]),
+        train=canon(config["train"]),
         seed=lambda w: int(w.model_seed),
         device=config["device"],
         kind="original",
@@ -50,8 +50,8 @@ rule train_retrain:
         mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
         runtime=lambda w, attempt: train_resources(attempt)["runtime"],
     params:
-        model=config["model"],
-        train=config["train"],
+        model=canon(config["model"]),
+        train=canon(config["train"]),
         seed=lambda w: int(w.model_seed),
         device=config["device"],
         kind="retrain",

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from amunflow.adversarial import load_for_forget_set
 from amunflow.data import CIFAR10_CLASSES, load_bundle
 from amunflow.io import load_model
 from amunflow.splits import load_split
@@ -33,21 +34,71 @@ def test_tiny_workflow_trains_originals_and_retrains_then_does_nothing(tmp_path,
 
     orig, meta = load_model(res / "models" / "original" / "seed1.pt")
     assert meta["kind"] == "original" and meta["n_train"] == 256 and meta["dataset_fingerprint"] == fp
-    assert meta["sample_steps"] == 2 * 256 and meta["model"]["width"] == 4
+    assert meta["sample_steps"] == 4 * 256 and meta["model"]["width"] == 8
     for forget, seed, s in (("random0.1", 1, split), ("classes-class1", 0, cls)):
         ret, rmeta = load_model(res / "models" / "retrain" / forget / f"split{seed}" / "seed1.pt")
         assert rmeta["kind"] == "retrain" and rmeta["split_hash"] == s.hash
-        assert rmeta["n_train"] == len(s.retain) and rmeta["sample_steps"] == 2 * len(s.retain)
+        assert rmeta["n_train"] == len(s.retain) and rmeta["sample_steps"] == 4 * len(s.retain)
         hist = pd.read_csv(str(res / "models" / "retrain" / forget / f"split{seed}" / "seed1.history.csv"))
-        assert len(hist) == 2 and {"forget_acc", "retain_acc", "test_acc"} <= set(hist.columns)
+        assert len(hist) == 4 and {"forget_acc", "retain_acc", "test_acc"} <= set(hist.columns)
     assert (res / "benchmarks" / "original" / "seed1.tsv").exists()
     log = (res / "logs" / "original" / "seed1.log").read_text()
-    assert "epoch 2/2" in log and "saved" in log
+    assert "epoch 4/4" in log and "saved" in log
+
+    # D_A over the whole training set, checked against the checkpoint it came from
+    imgs, labels, adv = load_for_forget_set(
+        res / "adversarial" / "seed1" / "all.h5", res / "models" / "original" / "seed1.pt", split, fp
+    )
+    np.testing.assert_array_equal(adv.index, split.forget)
+    assert (labels[adv.found] != data.train_y[split.forget][adv.found]).all()
+    summary = pd.read_csv(str(res / "adversarial" / "seed1" / "all.summary.csv"))
+    assert summary["n"][0] == 256 and summary["paper_bound_mean_grad_evals"][0] == 15
+    assert (res / "adversarial" / "seed1" / "all.eps_hist.png").read_bytes()[:4] == b"\x89PNG"
+
+    # every registered method runs in every setting it supports
+    from amunflow.methods import REGISTRY
+
+    for method, spec in REGISTRY.items():
+        for setting in spec.settings:
+            side = json.loads((res / "unlearn" / method / setting / "random0.1" / "split1" / "seed1" / "run1.json").read_text())
+            assert side["method"] == method and side["setting"] == setting and side["split_hash"] == split.hash
+            touches_forget = side["seen"].get("forget", 0) + side["seen"].get("adversarial", 0) > 0
+            assert touches_forget == (method not in ("ft", "l1_sparse"))  # these two only fine-tune on D_R
+            assert ("retain" in side["seen"]) == (setting == "with_retain")
+            assert side["sample_steps"] == sum(side["seen"].values()) and side["hyper"]["epochs"] == 2
+            if spec.needs_adv:
+                assert side["seen"]["adversarial"] == 2 * len(split.forget)
+    assert (res / "masks" / "seed1" / "random0.1" / "split1.pt").exists()
 
     mtimes = {p: p.stat().st_mtime_ns for p in res.rglob("*.pt")}
     again = snakemake(work, "--configfile", str(tiny_config))
     assert "Nothing to be done" in again.stdout + again.stderr
     assert mtimes == {p: p.stat().st_mtime_ns for p in res.rglob("*.pt")}
+
+    # per-forget-set D_A: only the attack jobs and their dependents run, and D_A has the same rows
+    cfg = yaml.safe_load(tiny_config.read_text())
+    cfg["attack"]["scope"] = "forget"
+    forget_cfg = tmp_path / "forget.yaml"
+    forget_cfg.write_text(yaml.safe_dump(cfg))
+    third = snakemake(work, "--configfile", str(forget_cfg))
+    ran = job_counts(third.stdout + third.stderr)
+    # AMUN and AMUN+SalUn read D_A, so their runs follow it (2 methods x 2 settings x 2 forget sets)
+    assert ran == {"build_adversarial": 2, "summarize_adversarial": 2, "unlearn": 8, "all": 1}, ran
+    f_imgs, f_labels, _ = load_for_forget_set(res / "adversarial" / "seed1" / "random0.1" / "split1.h5", split=split)
+    np.testing.assert_array_equal(f_labels, labels)
+    np.testing.assert_allclose(f_imgs, imgs, atol=1e-5)
+
+
+def job_counts(output: str) -> dict:
+    """The 'Job stats' table Snakemake prints: rule -> number of jobs run."""
+    lines = output.split("Job stats:")[1].splitlines()
+    counts = {}
+    for line in lines[3:]:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
 
 
 def test_snakemake_rejects_bad_config_before_running(tmp_path, tiny_config):
@@ -72,6 +123,7 @@ def test_workflow_on_real_cifar_images(tmp_path, cifar_small_zip):
         "model": {"width": 8},
         "train": {"epochs": 6, "batch_size": 50, "lr": 0.05, "lr_step": 4},
         "resources": {"threads": 2},
+        "attack": {"steps": 10},
     }
     path = tmp_path / "cifar.yaml"
     path.write_text(yaml.safe_dump(cfg))

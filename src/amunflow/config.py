@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import yaml
@@ -69,6 +70,13 @@ def _check(config: dict, check_data: bool) -> None:
                 f"config key forget_sets[{i}]: a {spec['kind']} forget set takes '{need}' and not '{other}'; "
                 f"e.g. {{kind: random, size: 0.1}} or {{kind: classes, classes: [cat]}}."
             )
+    from .unlearn_job import SETTING_KEYS, resolve_hyper
+
+    for inst in config["unlearn"]["methods"]:
+        if not re.fullmatch(r"[A-Za-z0-9_]+", inst):
+            raise UserError(f"config key unlearn.methods.{inst}: use letters, digits and _ only in method names.")
+        for setting in SETTING_KEYS:  # checks the method name and every hyperparameter key
+            resolve_hyper(config["unlearn"], inst, setting)
     ids = [forget_set_id(s) for s in config["forget_sets"]]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
@@ -118,6 +126,19 @@ class Experiment:
             if spec["kind"] == "random":
                 out.append((fid, self.config["tuning_seed"]))
         return out
+
+    def unlearn_units(self) -> list[tuple[str, str, str, int, int, int]]:
+        """(method instance, setting, forget set, split seed, model seed, run) for every unlearning run."""
+        from .unlearn_job import settings_of
+
+        u = self.config["unlearn"]
+        return [
+            (inst, setting, f, s, m, r)
+            for inst in u["methods"]
+            for setting in settings_of(u, inst)
+            for f, s, m in self.eval_units()
+            for r in u["runs"]
+        ]
 
     def eval_units(self) -> list[tuple[str, int, int]]:
         """(forget set, split seed, model seed) for every evaluation run."""

@@ -69,16 +69,21 @@ def sidecar_path(ckpt_path) -> Path:
     return Path(ckpt_path).with_suffix(".json")
 
 
-def save_checkpoint(path, model: torch.nn.Module, meta: dict) -> None:
-    """Save a state dict (CPU tensors) and its JSON sidecar, each atomically.
+def save_tensors(path, tensors: dict, meta: dict) -> None:
+    """Save a dict of tensors (moved to the CPU) and its JSON sidecar, each atomically.
 
     The sidecar is written first, so a finished ``.pt`` always has its sidecar.
     """
     meta = dict(meta, amunflow_version=__version__, torch_version=torch.__version__)
     write_json(sidecar_path(path), meta)
-    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu().clone() for k, v in tensors.items()}
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+
+
+def save_checkpoint(path, model: torch.nn.Module, meta: dict) -> None:
+    """Save a model's state dict with its JSON sidecar (see :func:`save_tensors`)."""
+    save_tensors(path, model.state_dict(), meta)
 
 
 def load_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:

@@ -1,0 +1,239 @@
+"""The machinery every unlearning method shares: access-controlled data views, data mixtures
+("parts") drawn as one shuffled stream, and an SGD loop with optional gradient masking.
+
+A method never indexes the dataset itself: it asks a :class:`DataViews` for D_F, D_R or D_A, and
+``forget_only`` views refuse D_R, so a method cannot read data its access setting forbids.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from . import UserError
+from .train import augment, autocast
+
+log = logging.getLogger(__name__)
+SETTINGS = ("with_retain", "forget_only")
+
+
+class AccessError(RuntimeError):
+    """A method asked for data its access setting forbids."""
+
+
+@dataclass
+class Part:
+    """A block of training examples: images (uint8 or float in [0, 1]) with labels, on the device."""
+
+    name: str
+    x: torch.Tensor
+    y: torch.Tensor
+    augment: bool = True
+
+    def __len__(self):
+        return len(self.y)
+
+
+class DataViews:
+    """D_F, D_R and D_A for one unlearning run, limited by the access setting."""
+
+    def __init__(self, train_x, train_y, forget_idx, retain_idx, setting, device, adv=None, num_classes=None):
+        if setting not in SETTINGS:
+            raise UserError(f"unknown access setting {setting!r}; use one of {', '.join(SETTINGS)}.")
+        self.setting, self.device = setting, device
+        self._x, self._y = train_x, train_y
+        self._forget, self._retain = np.asarray(forget_idx), np.asarray(retain_idx)
+        self._adv = adv  # (images float32, labels) aligned with forget_idx, or None
+        self.num_classes = num_classes if num_classes is not None else int(np.max(train_y)) + 1
+
+    def _part(self, name, idx, aug=True):
+        return Part(name, torch.as_tensor(self._x[idx]).to(self.device), torch.as_tensor(self._y[idx]).long().to(self.device), aug)
+
+    @property
+    def n_forget(self) -> int:
+        return len(self._forget)
+
+    def forget(self) -> Part:
+        return self._part("forget", self._forget)
+
+    def retain(self) -> Part:
+        if self.setting != "with_retain":
+            raise AccessError("this run has no access to the retain set (setting forget_only)")
+        return self._part("retain", self._retain)
+
+    def adversarial(self) -> Part:
+        if self._adv is None:
+            raise UserError("this method needs the adversarial set D_A, but none was given to the run.")
+        x, y = self._adv
+        return Part("adversarial", torch.as_tensor(x).float().to(self.device), torch.as_tensor(y).long().to(self.device), False)
+
+
+@dataclass
+class Hyper:
+    """Hyperparameters every method shares (SPEC §3-4 defaults: 10 epochs of SGD 0.9 / 5e-4, batch 128)."""
+
+    lr: float = 0.01
+    epochs: int = 10
+    batch_size: int = 128
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    lr_step: int = 10
+    lr_gamma: float = 0.1
+    crop_padding: int = 4
+    flip: bool = True
+    precision: str = "fp32"
+    channels_last: bool = False
+    extra: dict = field(default_factory=dict)  # method-specific keys
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Hyper":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k != "extra"}
+        return cls(**known, extra={k: v for k, v in d.items() if k not in cls.__dataclass_fields__})
+
+
+@dataclass
+class Run:
+    """Everything a method's entry point gets."""
+
+    model: torch.nn.Module
+    data: DataViews
+    hp: Hyper
+    seed: int
+    device: torch.device
+    mask: dict | None = None  # parameter name -> {0,1} tensor (SalUn variants)
+    progress_file: object = None
+    stats: dict = field(default_factory=lambda: {"sample_steps": 0, "seen": {}})
+
+
+def batches(parts: list[Part], batch_size: int, gen: torch.Generator, shuffle: bool = True):
+    """Yield (part name per sample, list of (part, local indices)) for one pass over the concatenation."""
+    sizes = [len(p) for p in parts]
+    n = sum(sizes)
+    offsets = np.cumsum([0] + sizes)
+    dev = parts[0].y.device
+    order = torch.randperm(n, device=dev, generator=gen) if shuffle else torch.arange(n, device=dev)
+    for i in range(0, n, batch_size):
+        idx = order[i : i + batch_size]
+        chunks = []
+        for p, lo, hi in zip(parts, offsets[:-1], offsets[1:]):
+            sel = idx[(idx >= lo) & (idx < hi)] - int(lo)
+            if len(sel):
+                chunks.append((p, sel))
+        yield chunks
+
+
+def gather(chunks, gen: torch.Generator, hp: Hyper):
+    """Float images in [0, 1] (augmented where the part says so) and labels of one mixed batch."""
+    xs, ys = [], []
+    for p, sel in chunks:
+        x = p.x[sel]
+        x = x.float().div_(255) if x.dtype == torch.uint8 else x
+        if p.augment:
+            x = augment(x, gen, hp.crop_padding, hp.flip)
+        xs.append(x)
+        ys.append(p.y[sel])
+    x = torch.cat(xs)
+    if hp.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x, torch.cat(ys)
+
+
+class Trainer:
+    """SGD + StepLR over phases of data, with optional saliency mask and extra loss terms.
+
+    With a mask, masked-out entries get no gradient, no weight decay and no momentum, so they stay
+    bit-identical (``leaky_mask=True`` reproduces the AMUN code, where SGD's weight decay still
+    moves them)."""
+
+    def __init__(self, run: Run, leaky_mask: bool = False):
+        self.run, self.hp, self.model = run, run.hp, run.model
+        self.mask = run.mask
+        self.strict_mask = self.mask is not None and not leaky_mask
+        wd = 0.0 if self.strict_mask else self.hp.weight_decay
+        self.params = dict(self.model.named_parameters())
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=self.hp.lr, momentum=self.hp.momentum, weight_decay=wd)
+        self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=self.hp.lr_step, gamma=self.hp.lr_gamma)
+        self.gen = torch.Generator(device=run.device).manual_seed(run.seed)
+        self.bar = tqdm(desc="unlearn steps", file=run.progress_file, mininterval=30, ascii=True, disable=run.progress_file is False)
+        self.t0 = time.perf_counter()
+
+    def step(self, x, y, sign: float = 1.0, extra_loss: Callable | None = None):
+        """One SGD step on CE (sign -1: gradient ascent), plus ``extra_loss(model)`` if given."""
+        self.model.train()
+        with autocast(self.run.device, self.hp.precision):
+            out = self.model(x)
+        loss = sign * F.cross_entropy(out.float(), y)
+        if extra_loss is not None:
+            loss = loss + extra_loss(self.model)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.mask is not None:
+            for name, p in self.params.items():
+                if p.grad is not None:
+                    m = self.mask[name]
+                    p.grad.mul_(m)
+                    if self.strict_mask and self.hp.weight_decay:
+                        p.grad.add_(p.detach() * m, alpha=self.hp.weight_decay)
+        self.opt.step()
+        self.run.stats["sample_steps"] += len(y)
+        self.bar.update(1)
+        return loss.detach()
+
+    def pass_over(self, parts: list[Part], sign=1.0, shuffle=True, relabel: Callable | None = None, extra_loss=None):
+        """One pass over the concatenation of ``parts``; returns the mean loss (a device tensor)."""
+        total, count = torch.zeros((), device=self.run.device), 0
+        seen = self.run.stats["seen"]
+        for chunks in batches(parts, self.hp.batch_size, self.gen, shuffle):
+            for p, sel in chunks:
+                seen[p.name] = seen.get(p.name, 0) + len(sel)
+            x, y = gather(chunks, self.gen, self.hp)
+            if relabel is not None:
+                y = relabel(x, y)
+            total += self.step(x, y, sign, extra_loss) * len(y)
+            count += len(y)
+        return total / max(count, 1)
+
+    def end_epoch(self, epoch: int, loss) -> None:
+        loss = float(loss)
+        if not math.isfinite(loss):
+            raise RuntimeError(f"unlearning diverged: loss is {loss} in epoch {epoch + 1}; lower the learning rate.")
+        log.info("epoch %d/%d lr %.3g loss %.4f", epoch + 1, self.hp.epochs, self.opt.param_groups[0]["lr"], loss)
+        self.sched.step()
+
+    def close(self):
+        self.bar.close()
+        self.run.stats["wall_time_s"] = time.perf_counter() - self.t0
+
+
+def fit(run: Run, epoch_parts: Callable[[int], list[Part]], leaky_mask: bool = False, extra_loss=None, relabel=None):
+    """The common case: every epoch, one shuffled pass of CE descent over ``epoch_parts(epoch)``."""
+    tr = Trainer(run, leaky_mask)
+    try:
+        for epoch in range(run.hp.epochs):
+            loss = tr.pass_over(epoch_parts(epoch), extra_loss=extra_loss(epoch) if extra_loss else None, relabel=relabel)
+            tr.end_epoch(epoch, loss)
+    finally:
+        tr.close()
+    return run.model
+
+
+def random_wrong_labels(y: torch.Tensor, num_classes: int, gen: torch.Generator) -> torch.Tensor:
+    """Uniform labels over the classes other than y (RL)."""
+    shift = torch.randint(1, num_classes, y.shape, device=y.device, generator=gen)
+    return (y + shift) % num_classes
+
+
+def frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
+    m = copy.deepcopy(model).eval()
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m

@@ -1,0 +1,103 @@
+"""One unlearning run: (method instance, access setting, forget set, split seed, model seed, run)."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from . import UserError
+from .adversarial import file_hash, load_for_forget_set
+from .data import load_bundle
+from .io import load_model, save_checkpoint, stable_hash
+from .methods import REGISTRY
+from .saliency import load_mask
+from .splits import load_split
+from .train import accuracy, pick_device
+from .unlearn import DataViews, Hyper, Run
+
+log = logging.getLogger(__name__)
+SETTING_KEYS = ("with_retain", "forget_only")
+
+
+def resolve_hyper(unlearn_cfg: dict, instance: str, setting: str) -> tuple[str, dict]:
+    """(registry method, hyperparameters) of a configured method instance in one access setting.
+
+    Precedence: the method's own defaults < unlearn.common < the instance's keys < its setting's keys.
+    """
+    inst = dict(unlearn_cfg["methods"][instance] or {})
+    method = inst.pop("method", instance)
+    if method not in REGISTRY:
+        raise UserError(
+            f"config key unlearn.methods.{instance}: unknown method {method!r}; set 'method:' to one of "
+            f"{', '.join(REGISTRY)}."
+        )
+    spec = REGISTRY[method]
+    per_setting = {k: inst.pop(k) for k in SETTING_KEYS if k in inst}
+    hp = dict(spec.extra)
+    hp.update(unlearn_cfg.get("common", {}))
+    hp.update(inst)
+    hp.update(per_setting.get(setting) or {})
+    allowed = set(Hyper.__dataclass_fields__) - {"extra"} | set(spec.extra)
+    unknown = sorted(set(hp) - allowed)
+    if unknown:
+        raise UserError(
+            f"config key unlearn.methods.{instance}: unknown hyperparameter(s) {unknown} for method {method}; "
+            f"allowed: {sorted(allowed)}."
+        )
+    return method, dict(sorted(hp.items()))
+
+
+def settings_of(unlearn_cfg: dict, instance: str) -> list[str]:
+    method = (unlearn_cfg["methods"][instance] or {}).get("method", instance)
+    return [s for s in unlearn_cfg["settings"] if s in REGISTRY[method].settings]
+
+
+def unlearn_job(
+    model_path, data_path, split_path, adv_path, mask_path, instance: str, method: str, setting: str, hyper: dict,
+    seed: int, device: str, out_model, progress_file=None,
+) -> dict:  # fmt: skip
+    spec = REGISTRY[method]
+    data = load_bundle(data_path)
+    fp = data.fingerprint()
+    split = load_split(split_path, fp)
+    dev = pick_device(device)
+    model, meta = load_model(model_path, dev)
+    if meta.get("dataset_fingerprint") != fp:
+        raise UserError(f"checkpoint {model_path} was trained on another dataset bundle; delete it and rerun.")
+    hp = Hyper.from_dict(hyper)
+    if hp.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    adv = None
+    if spec.needs_adv:
+        imgs, labels, _ = load_for_forget_set(adv_path, model_path, split, fp)
+        adv = (imgs, labels)
+    mask = load_mask(mask_path, hp.extra["mask_ratio"], dev, split.hash) if spec.needs_mask else None
+    views = DataViews(data.train_x, data.train_y, split.forget, split.retain, setting, dev, adv, data.num_classes)
+    run = Run(model, views, hp, seed, dev, mask, progress_file)
+    log.info("%s (%s, %s) on %d forget samples: %s", instance, method, setting, len(split.forget), hyper)
+    model = spec.run(run)
+    bad = [n for n, p in model.state_dict().items() if p.is_floating_point() and not torch.isfinite(p).all()]
+    if bad:
+        raise RuntimeError(f"unlearning produced non-finite weights in {bad[:3]}; lower the learning rate of {instance}.")
+
+    def acc(x, y):
+        return accuracy(model, torch.as_tensor(x), y, dev, precision=hp.precision, channels_last=hp.channels_last)
+
+    final = {
+        "forget_acc": acc(data.train_x[split.forget], data.train_y[split.forget]),
+        "retain_acc": acc(data.train_x[split.retain], data.train_y[split.retain]),
+        "test_acc": acc(data.test_x, data.test_y),
+    }
+    out = dict(
+        kind="unlearned", instance=instance, method=method, setting=setting, hyper=hyper, seed=seed,
+        model=meta["model"], num_classes=meta["num_classes"], image_size=meta["image_size"],
+        source_checkpoint=str(model_path), source_checkpoint_hash=file_hash(model_path),
+        adversarial=str(adv_path) if spec.needs_adv else None, mask=str(mask_path) if spec.needs_mask else None,
+        split_hash=split.hash, dataset_fingerprint=fp, config_hash=stable_hash({"hyper": hyper, "seed": seed}),
+        wall_time_s=run.stats.get("wall_time_s"), sample_steps=run.stats["sample_steps"], seen=run.stats["seen"],
+        final_accuracy=final, device=str(dev),
+    )  # fmt: skip
+    save_checkpoint(out_model, model, out)
+    log.info("saved %s: %s in %.1f s, %d sample-steps", out_model, final, out["wall_time_s"], out["sample_steps"])
+    return out

@@ -1,0 +1,265 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from amunflow import UserError
+from amunflow.data import synthetic
+from amunflow.methods import REGISTRY, bs
+from amunflow.methods.l1_sparse import alpha_at
+from amunflow.models import build_model
+from amunflow.saliency import mask_from_scores, saliency_scores
+from amunflow.train import TrainConfig, train
+from amunflow.unlearn import AccessError, DataViews, Hyper, Run, batches, gather
+from amunflow.unlearn_job import resolve_hyper
+
+CPU = torch.device("cpu")
+
+
+class RecordingArray(np.ndarray):
+    """An ndarray that records every index array used to read it."""
+
+    def __new__(cls, a):
+        obj = np.asarray(a).view(cls)
+        obj.accessed = []
+        return obj
+
+    def __array_finalize__(self, obj):
+        self.accessed = getattr(obj, "accessed", [])
+
+    def __getitem__(self, idx):
+        self.accessed.append(np.asarray(idx).ravel().copy())
+        return np.asarray(super().__getitem__(idx))
+
+
+@pytest.fixture(scope="module")
+def setup():
+    data = synthetic(n_train=240, n_test=40, num_classes=4, image_size=16, seed=11)
+    torch.manual_seed(0)
+    model = build_model({"arch": "resnet18", "width": 8}, 4)
+    cfg = TrainConfig(epochs=8, batch_size=32, lr=0.05, lr_step=6)
+    train(model, data.train_x, data.train_y, cfg, 0, CPU, progress_file=False)
+    rs = np.random.RandomState(0)
+    forget = rs.choice(240, 40, replace=False)
+    retain = np.setdiff1d(np.arange(240), forget)
+    adv_x = np.clip(data.train_x[forget] / 255 + rs.normal(0, 0.02, (40, 3, 16, 16)), 0, 1).astype(np.float32)
+    adv_y = (data.train_y[forget] + 1) % 4
+    return data, model, forget, retain, (adv_x, adv_y)
+
+
+def make_run(setup, method, setting="with_retain", epochs=2, train_x=None, mask=None, **hyper):
+    data, model, forget, retain, adv = setup
+    m = build_model({"arch": "resnet18", "width": 8}, 4)
+    m.load_state_dict(model.state_dict())
+    spec = REGISTRY[method]
+    hp = Hyper.from_dict({**spec.extra, "epochs": epochs, "batch_size": 32, "lr": 0.01, **hyper})
+    x = data.train_x if train_x is None else train_x
+    views = DataViews(x, data.train_y, forget, retain, setting, CPU, adv if spec.needs_adv else None, 4)
+    return Run(m, views, hp, seed=3, device=CPU, mask=mask, progress_file=False)
+
+
+def test_fixture_model_learned(setup):
+    data, model, forget, _, _ = setup
+    assert forget_loss(model, setup) < 0.7
+
+
+def forget_loss(model, setup):
+    data, _, forget, _, _ = setup
+    model.eval()
+    with torch.no_grad():
+        x = torch.as_tensor(data.train_x[forget]).float() / 255
+        return float(F.cross_entropy(model(x), torch.as_tensor(data.train_y[forget])))
+
+
+@pytest.mark.parametrize("setting", ["with_retain", "forget_only"])
+def test_ga_raises_forget_loss(setup, setting):
+    run = make_run(setup, "ga", setting, epochs=3, lr=0.05)
+    before = forget_loss(run.model, setup)
+    REGISTRY["ga"].run(run)
+    assert forget_loss(run.model, setup) > before + 0.1
+
+
+def test_rl_labels_are_wrong_and_redrawn_each_epoch(setup):
+    data, _, forget, _, _ = setup
+    run = make_run(setup, "rl", epochs=3)
+    REGISTRY["rl"].run(run)
+    labels = run.stats["forget_labels"]
+    true = torch.as_tensor(data.train_y[forget])
+    assert len(labels) == 3
+    for lab in labels:
+        assert (lab != true).all() and lab.min() >= 0 and lab.max() < 4
+    assert (labels[0] != labels[1]).any() and (labels[1] != labels[2]).any()
+
+
+@pytest.mark.parametrize("wd,momentum", [(5e-4, 0.9), (0.0, 0.0), (5e-2, 0.9)])
+@pytest.mark.parametrize("method", ["salun", "amun_salun"])
+def test_masked_parameters_stay_bit_identical(setup, method, wd, momentum):
+    data, model, forget, _, _ = setup
+    scores = saliency_scores(model, data.train_x[forget], data.train_y[forget], CPU)
+    mask = mask_from_scores(scores, 0.3)
+    run = make_run(setup, method, mask=mask, weight_decay=wd, momentum=momentum, lr=0.05)
+    before = {n: p.detach().clone() for n, p in run.model.named_parameters()}
+    REGISTRY[method].run(run)
+    moved = 0
+    for n, p in run.model.named_parameters():
+        frozen = mask[n] == 0
+        assert torch.equal(p.detach()[frozen], before[n][frozen]), n
+        moved += int((p.detach()[~frozen] != before[n][~frozen]).sum())
+    assert moved > 0
+
+
+def test_leaky_mask_option_lets_weight_decay_move_masked_parameters(setup):
+    data, model, forget, _, _ = setup
+    mask = mask_from_scores(saliency_scores(model, data.train_x[forget], data.train_y[forget], CPU), 0.3)
+    run = make_run(setup, "salun", mask=mask, weight_decay=5e-2, leaky_mask=True)
+    before = {n: p.detach().clone() for n, p in run.model.named_parameters()}
+    REGISTRY["salun"].run(run)
+    changed = sum(int((p.detach()[mask[n] == 0] != before[n][mask[n] == 0]).sum()) for n, p in run.model.named_parameters())
+    assert changed > 0
+
+
+def test_mask_from_scores_matches_global_numpy_ranking():
+    g = torch.Generator().manual_seed(0)
+    scores = {"a": torch.rand(3, 4, generator=g), "b": torch.rand(10, generator=g), "c": torch.rand(2, 2, 2, generator=g)}
+    flat = np.concatenate([s.numpy().ravel() for s in scores.values()])
+    for ratio in (0.1, 0.5, 0.9, 1.0):
+        mask = mask_from_scores(scores, ratio)
+        got = np.concatenate([m.numpy().ravel() for m in mask.values()])
+        k = int(round(ratio * flat.size))
+        expected = np.zeros(flat.size)
+        expected[np.argsort(-flat)[:k]] = 1
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("setting,expected", [
+    ("with_retain", {"retain": 200, "forget": 40, "adversarial": 40}),
+    ("forget_only", {"forget": 40, "adversarial": 40}),
+])  # fmt: skip
+def test_amun_epoch_is_exactly_the_configured_mixture_and_da_unaugmented(setup, setting, expected):
+    _, _, _, _, (adv_x, _) = setup
+    run = make_run(setup, "amun", setting, epochs=2)
+    seen_inputs = []
+    run.model.register_forward_pre_hook(lambda mod, args: seen_inputs.append(args[0].detach().clone()))
+    REGISTRY["amun"].run(run)
+    assert run.stats["seen"] == {k: 2 * v for k, v in expected.items()}
+    assert run.stats["sample_steps"] == 2 * sum(expected.values())
+    inputs = torch.cat(seen_inputs)
+    keys = {x.numpy().tobytes() for x in inputs}
+    assert all(torch.as_tensor(a).numpy().tobytes() in keys for a in adv_x)  # every D_A image, untouched
+    run2 = make_run(setup, "amun", setting, epochs=1, mixture="advonly")
+    REGISTRY["amun"].run(run2)
+    assert "forget" not in run2.stats["seen"] and run2.stats["seen"]["adversarial"] == 40
+
+
+def test_mixed_batches_augment_only_flagged_parts():
+    from amunflow.unlearn import Part
+
+    a = Part("clean", torch.full((10, 3, 8, 8), 255, dtype=torch.uint8), torch.zeros(10, dtype=torch.long), True)
+    b = Part("adv", torch.rand(6, 3, 8, 8), torch.ones(6, dtype=torch.long), False)
+    gen = torch.Generator().manual_seed(0)
+    hp = Hyper(crop_padding=2)
+    n = 0
+    for chunks in batches([a, b], 5, gen):
+        x, y = gather(chunks, gen, hp)
+        for xi, yi in zip(x, y):
+            if yi == 1:
+                assert any(torch.equal(xi, bj) for bj in b.x)
+            else:  # a cropped all-ones image: ones with possibly zero borders
+                assert set(xi.unique().tolist()) <= {0.0, 1.0}
+        n += len(y)
+    assert n == 16
+
+
+def test_bs_labels_come_from_the_epoch_start_copy(setup, monkeypatch):
+    run = make_run(setup, "bs", epochs=2, lr=0.05)
+    snapshots, calls = [], []
+    real_copy, real_fgsm = bs.frozen_copy, bs.fgsm
+
+    def recording_copy(model):
+        snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+        return real_copy(model)
+
+    def recording_fgsm(model, x, y, eps, disc=True):
+        calls.append(model)
+        return real_fgsm(model, x, y, eps, disc)
+
+    monkeypatch.setattr(bs, "frozen_copy", recording_copy)
+    monkeypatch.setattr(bs, "fgsm", recording_fgsm)
+    REGISTRY["bs"].run(run)
+    assert len(snapshots) == 2
+    teachers = list(dict.fromkeys(calls))  # in order of first use
+    assert len(teachers) == 2 and all(t is not run.model and not t.training for t in teachers)
+    for teacher, snap in zip(teachers, snapshots):
+        for k, v in teacher.state_dict().items():
+            assert torch.equal(v, snap[k]), k  # the copy never changed during its epoch
+    assert any(not torch.equal(v, snapshots[1][k]) for k, v in run.model.state_dict().items())
+
+
+def test_fgsm_is_linf_bounded_and_on_the_pixel_grid(setup):
+    _, model, _, _, _ = setup
+    x = torch.rand(8, 3, 16, 16)
+    y = torch.randint(0, 4, (8,))
+    xa = bs.fgsm(model.eval(), x, y, 0.1)
+    assert (xa - x).abs().max() <= 0.1 + 1 / 255
+    torch.testing.assert_close(xa * 255, torch.round(xa * 255))
+
+
+@pytest.mark.parametrize("method", [m for m, s in REGISTRY.items() if "forget_only" in s.settings])
+def test_forget_only_never_reads_a_retain_index(setup, method):
+    data, model, forget, retain, _ = setup
+    rec = RecordingArray(data.train_x)
+    mask = None
+    if REGISTRY[method].needs_mask:
+        mask = mask_from_scores(saliency_scores(model, data.train_x[forget], data.train_y[forget], CPU), 0.5)
+    run = make_run(setup, method, "forget_only", epochs=1, train_x=rec, mask=mask)
+    REGISTRY[method].run(run)
+    touched = np.unique(np.concatenate(rec.accessed))
+    assert len(touched) and not np.isin(touched, retain).any()
+    with pytest.raises(AccessError):
+        run.data.retain()
+
+
+def test_with_retain_run_does_read_retain(setup):
+    data, _, _, retain, _ = setup
+    rec = RecordingArray(data.train_x)
+    REGISTRY["ft"].run(make_run(setup, "ft", epochs=1, train_x=rec))
+    assert np.isin(retain, np.concatenate(rec.accessed)).all()
+
+
+def test_l1_alpha_schedules():
+    assert [alpha_at(1.0, "linear", e, 4) for e in range(4)] == [1.0, 0.75, 0.5, 0.25]
+    # compound: alpha <- (2 - 2t/E) alpha at the start of each epoch t
+    assert [alpha_at(1.0, "compound", e, 4) for e in range(3)] == pytest.approx([2.0, 3.0, 3.0])
+
+
+def test_l1_penalty_shrinks_weights(setup):
+    plain = make_run(setup, "ft", epochs=2, lr=0.01)
+    REGISTRY["ft"].run(plain)
+    sparse = make_run(setup, "l1_sparse", epochs=2, lr=0.01, alpha=1e-3)
+    REGISTRY["l1_sparse"].run(sparse)
+    l1 = lambda m: sum(float(p.detach().abs().sum()) for p in m.parameters())  # noqa: E731
+    assert l1(sparse.model) < l1(plain.model)
+
+
+def test_resolve_hyper_precedence_and_errors():
+    cfg = {
+        "settings": ["with_retain", "forget_only"],
+        "common": {"epochs": 10, "lr": 0.1},
+        "methods": {"adv": {"method": "amun", "mixture": "advonly", "lr": 0.01, "forget_only": {"lr": 0.001}}, "ft": None},
+    }
+    m, hp = resolve_hyper(cfg, "adv", "with_retain")
+    assert m == "amun" and hp["lr"] == 0.01 and hp["mixture"] == "advonly" and hp["epochs"] == 10
+    assert resolve_hyper(cfg, "adv", "forget_only")[1]["lr"] == 0.001
+    assert resolve_hyper(cfg, "ft", "with_retain") == ("ft", {"epochs": 10, "lr": 0.1})
+    cfg["methods"]["x"] = {"method": "nope"}
+    with pytest.raises(UserError, match="unknown method 'nope'"):
+        resolve_hyper(cfg, "x", "with_retain")
+    cfg["methods"]["y"] = {"method": "ga", "mask_ratio": 0.5}
+    with pytest.raises(UserError, match=r"unknown hyperparameter\(s\) \['mask_ratio'\]"):
+        resolve_hyper(cfg, "y", "with_retain")
+
+
+def test_divergence_fails_the_run(setup):
+    run = make_run(setup, "ga", "forget_only", epochs=3, lr=1e8)
+    with pytest.raises(RuntimeError, match="diverged|non-finite"):
+        REGISTRY["ga"].run(run)

@@ -1,0 +1,23 @@
+"""Build D_A (Algorithm 1) for one original model: all training images, or one forget set."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
+
+from amunflow.adversarial import build_job
+from amunflow.smk import run
+
+
+def main(smk, logfile):
+    build_job(
+        model_path=smk.input.model,
+        data_path=smk.input.data,
+        split_path=smk.input.get("split") or None,
+        attack_cfg=smk.params.attack,
+        device=smk.params.device,
+        out_path=smk.output.adv,
+        progress_file=logfile,
+    )
+
+
+run(snakemake, main)  # noqa: F821

@@ -1,0 +1,15 @@
+"""SalUn saliency scores of one original model for one forget set."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
+
+from amunflow.saliency import mask_job
+from amunflow.smk import run
+
+
+def main(smk, logfile):
+    mask_job(smk.input.model, smk.input.data, smk.input.split, smk.params.device, smk.output.mask)
+
+
+run(snakemake, main)  # noqa: F821

@@ -1,0 +1,29 @@
+"""One unlearning run of one method instance in one access setting."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
+
+from amunflow.smk import run
+from amunflow.unlearn_job import unlearn_job
+
+
+def main(smk, logfile):
+    unlearn_job(
+        model_path=smk.input.model,
+        data_path=smk.input.data,
+        split_path=smk.input.split,
+        adv_path=smk.input.get("adv"),
+        mask_path=smk.input.get("mask"),
+        instance=smk.wildcards.method,
+        method=smk.params.method,
+        setting=smk.wildcards.setting,
+        hyper=smk.params.hyper,
+        seed=smk.params.seed,
+        device=smk.params.device,
+        out_model=smk.output.model,
+        progress_file=logfile,
+    )
+
+
+run(snakemake, main)  # noqa: F821
