@@ -18,6 +18,8 @@ include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/adversarial.smk"
 include: "rules/unlearn.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -31,7 +31,11 @@ rule summarize_adversarial:
         adv=f"{RES}/adversarial/seed{{model_seed}}/{{scope}}.h5",
     output:
         table=f"{RES}/adversarial/seed{{model_seed}}/{{scope}}.summary.csv",
-        plot=f"{RES}/adversarial/seed{{model_seed}}/{{scope}}.eps_hist.png",
+        plot=report(
+            f"{RES}/adversarial/seed{{model_seed}}/{{scope}}.eps_hist.png",
+            caption="../workflow/report/eps_hist.rst",
+            category="Adversarial sets",
+        ),
     log:
         f"{RES}/logs/adversarial/seed{{model_seed}}/{{scope}}.summary.log",
     conda:

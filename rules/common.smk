@@ -36,7 +36,8 @@ wildcard_constraints:
     model_seed=r"\d+",
     scope=r"all|[A-Za-z0-9._+-]+/split\d+",
     method=r"[A-Za-z0-9_]+",
-    setting=r"with_retain|forget_only",
+    setting=r"with_retain|forget_only|reference",
+    k=r"\d+",
     run=r"\d+",
 
 
@@ -111,6 +112,92 @@ def unlearn_inputs(w):
     return inputs
 
 
+def reference_train_config():
+    """The reference models' recipe: the train section with rmia.train's overrides."""
+    return {**config["train"], **config["rmia"]["train"]}
+
+
+def metrics_path(method="{method}", setting="{setting}", forget="{forget}", split_seed="{split_seed}",
+                 model_seed="{model_seed}", run="{run}"):  # fmt: skip
+    return f"{RES}/metrics/{method}/{setting}/{forget}/split{split_seed}/seed{model_seed}/run{run}.csv"
+
+
+def checkpoint_of(w):
+    """The checkpoint a metrics job evaluates: the original, the retrain, or an unlearned model."""
+    if w.method == "original":
+        return original_path(w.model_seed)
+    if w.method == "retrain":
+        return retrain_path(w.forget, w.split_seed, w.model_seed)
+    return unlearn_path(
+        w.method, w.setting, w.forget, w.split_seed, w.model_seed, w.run
+    )
+
+
+def evaluate_inputs(w):
+    inputs = {
+        "model": checkpoint_of(w),
+        "data": DATA,
+        "split": split_path(w.forget, w.split_seed),
+    }
+    if w.method != "retrain":
+        inputs["retrain"] = retrain_path(w.forget, w.split_seed, w.model_seed)
+    if config["rmia"]["enabled"]:
+        inputs["refs"] = [
+            f"{RES}/rmia/ref{k}.logits.npy"
+            for k in range(config["rmia"]["num_references"])
+        ]
+    return inputs
+
+
+def run_identity(w):
+    base = (
+        w.method
+        if w.method in ("retrain", "original")
+        else resolve_hyper(config["unlearn"], w.method, w.setting)[0]
+    )
+    return {
+        "method": w.method, "base_method": base, "setting": w.setting, "forget": w.forget,
+        "split_seed": int(w.split_seed), "model_seed": int(w.model_seed), "run": int(w.run),
+    }  # fmt: skip
+
+
+def all_metric_paths():
+    paths = [metrics_path(*u) for u in EXP.unlearn_units()]
+    for f, s, m in EXP.eval_units():
+        paths += [
+            metrics_path("retrain", "reference", f, s, m, 0),
+            metrics_path("original", "reference", f, s, m, 0),
+        ]
+    return paths
+
+
+def example_runs(setting):
+    """{label: per-sample arrays} of the first forget set, split seed, model seed and run, for the plots."""
+    f, s, m = EXP.eval_units()[0]
+    r = config["unlearn"]["runs"][0]
+    runs = {
+        "original": metrics_path("original", "reference", f, s, m, 0),
+        "retrain": metrics_path("retrain", "reference", f, s, m, 0),
+    }
+    for inst, st, f2, s2, m2, r2 in EXP.unlearn_units():
+        if (st, f2, s2, m2, r2) == (setting, f, s, m, r):
+            runs[inst] = metrics_path(inst, st, f, s, m, r)
+    return {k: v.replace(".csv", ".npz") for k, v in runs.items()}
+
+
+def report_targets():
+    s = config["unlearn"]["settings"]
+    return (
+        [f"{RES}/tables/aggregate.csv", f"{RES}/plots/gap.png"]
+        + [f"{RES}/tables/{x}.{e}" for x in s for e in ("md", "tex", "html")]
+        + [
+            f"{RES}/plots/{kind}_{x}.png"
+            for x in s
+            for kind in ("confidence", "roc_ft")
+        ]
+    )
+
+
 def train_resources(attempt):
     r = config["resources"]
     return {"mem_mb": r["mem_mb"] * attempt, "runtime": r["runtime"] * attempt}
@@ -122,4 +209,5 @@ def all_targets():
     targets += [retrain_path(f, s, m) for f, s, m in EXP.eval_units()]
     targets += adversarial_targets()
     targets += [unlearn_path(*u) for u in EXP.unlearn_units()]
+    targets += all_metric_paths() + report_targets()
     return targets

@@ -70,6 +70,28 @@ def test_tiny_workflow_trains_originals_and_retrains_then_does_nothing(tmp_path,
                 assert side["seen"]["adversarial"] == 2 * len(split.forget)
     assert (res / "masks" / "seed1" / "random0.1" / "split1.pt").exists()
 
+    # evaluation: one metrics row per run (+ retrain and original rows), gaps, tables, plots, report
+    runs = pd.read_csv(str(res / "tables" / "runs.csv"))
+    n_units = sum(len(s.settings) for s in REGISTRY.values())
+    assert len(runs) == 2 * (n_units + 2)  # two forget sets
+    assert runs["ft_auc"].between(0, 100).all() and runs["mis"].between(0, 100).all()
+    row = runs[(runs["method"] == "amun") & (runs["setting"] == "with_retain") & (runs["forget"] == "random0.1")].iloc[0]
+    side = json.loads((res / "unlearn" / "amun" / "with_retain" / "random0.1" / "split1" / "seed1" / "run1.json").read_text())
+    assert row["unlearn_acc"] == pytest.approx(side["final_accuracy"]["forget_acc"])
+    assert row["test_acc"] == pytest.approx(side["final_accuracy"]["test_acc"])
+    ret = runs[(runs["method"] == "retrain") & (runs["forget"] == "random0.1")].iloc[0]
+    gap = np.mean([abs(row[c] - ret[c]) for c in ("unlearn_acc", "retain_acc", "test_acc", "ft_auc")])
+    assert row["avg_gap"] == pytest.approx(gap) and ret["avg_gap"] == pytest.approx(0.0)
+    assert row["sample_steps_vs_retrain"] == pytest.approx(side["sample_steps"] / (4 * len(split.retain)))
+    table = (res / "tables" / "with_retain.md").read_text()
+    assert table.count("\n") == 2 + 1 + sum("with_retain" in s.settings for s in REGISTRY.values()) and "**" in table
+    assert "\\toprule" in (res / "tables" / "forget_only.tex").read_text()
+    for png in ("gap", "confidence_with_retain", "roc_ft_forget_only"):
+        assert (res / "plots" / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
+    snakemake(work, "--configfile", str(tiny_config), "--report", str(work / "report.html"))
+    html = (work / "report.html").read_text()
+    assert "gap.png" in html and "with_retain.html" in html and "eps_hist.png" in html
+
     mtimes = {p: p.stat().st_mtime_ns for p in res.rglob("*.pt")}
     again = snakemake(work, "--configfile", str(tiny_config))
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -82,8 +104,12 @@ def test_tiny_workflow_trains_originals_and_retrains_then_does_nothing(tmp_path,
     forget_cfg.write_text(yaml.safe_dump(cfg))
     third = snakemake(work, "--configfile", str(forget_cfg))
     ran = job_counts(third.stdout + third.stderr)
-    # AMUN and AMUN+SalUn read D_A, so their runs follow it (2 methods x 2 settings x 2 forget sets)
-    assert ran == {"build_adversarial": 2, "summarize_adversarial": 2, "unlearn": 8, "all": 1}, ran
+    # AMUN and AMUN+SalUn read D_A, so their runs and metrics follow it (2 methods x 2 settings x 2
+    # forget sets), then the tables and plots; no training reruns
+    assert ran == {
+        "build_adversarial": 2, "summarize_adversarial": 2, "unlearn": 8, "evaluate": 8, "aggregate": 1, "plots": 1,
+        "all": 1,
+    }, ran  # fmt: skip
     f_imgs, f_labels, _ = load_for_forget_set(res / "adversarial" / "seed1" / "random0.1" / "split1.h5", split=split)
     np.testing.assert_array_equal(f_labels, labels)
     np.testing.assert_allclose(f_imgs, imgs, atol=1e-5)
@@ -124,6 +150,8 @@ def test_workflow_on_real_cifar_images(tmp_path, cifar_small_zip):
         "train": {"epochs": 6, "batch_size": 50, "lr": 0.05, "lr_step": 4},
         "resources": {"threads": 2},
         "attack": {"steps": 10},
+        "unlearn": {"common": {"epochs": 1}, "methods": {"amun": {"lr": 0.01}}, "threads": 2},
+        "rmia": {"num_references": 2, "train": {"epochs": 2}},
     }
     path = tmp_path / "cifar.yaml"
     path.write_text(yaml.safe_dump(cfg))

@@ -73,10 +73,14 @@ def _check(config: dict, check_data: bool) -> None:
     from .unlearn_job import SETTING_KEYS, resolve_hyper
 
     for inst in config["unlearn"]["methods"]:
+        if inst in ("retrain", "original"):
+            raise UserError(f"config key unlearn.methods.{inst}: '{inst}' names the reference rows; call the method otherwise.")
         if not re.fullmatch(r"[A-Za-z0-9_]+", inst):
             raise UserError(f"config key unlearn.methods.{inst}: use letters, digits and _ only in method names.")
         for setting in SETTING_KEYS:  # checks the method name and every hyperparameter key
             resolve_hyper(config["unlearn"], inst, setting)
+    if config["evaluation"]["mia_column"] == "ft_auc" and not config["rmia"]["enabled"]:
+        raise UserError("config key evaluation.mia_column: ft_auc needs rmia.enabled: true; enable RMIA or use mis.")
     ids = [forget_set_id(s) for s in config["forget_sets"]]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:

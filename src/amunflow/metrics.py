@@ -1,0 +1,125 @@
+"""Evaluation (SPEC §5): accuracies, the SVC membership attack (MIS), RMIA with reference models
+(FT / FR / RT AUC), the average gap to retraining, and parameter distances."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from sklearn.svm import SVC
+
+# --------------------------------------------------------------------------- RMIA
+
+
+def keep_matrix(k: int, population: int, seed: int = 0) -> np.ndarray:
+    """(k, population) bool: point j is IN reference model i. The AMUN code's draw with numpy's legacy
+    RNG (``np.random.seed(0); u = np.random.uniform(0, 1, (k, P)); keep = argsort(u, 0) < k / 2``), so
+    every point is IN exactly k/2 models."""
+    if k < 2 or k % 2:
+        raise ValueError(f"the number of reference models must be even and >= 2, got {k}")
+    rs = np.random.RandomState(seed)
+    u = rs.uniform(0, 1, size=(k, population))
+    return np.argsort(u, axis=0) < k // 2
+
+
+def taylor_soft_margin(logits: np.ndarray, labels: np.ndarray, temp=2.0, margin=0.6, n=4) -> np.ndarray:
+    """Pr(x | theta) of RMIA's taylor-soft-margin signal: with z = logits / temp and the n-term Taylor
+    series T(u) = sum_{i<n} u^i / i!, T(z_y - m) / (sum_{c != y} T(z_c) + T(z_y - m))."""
+    z = np.asarray(logits, dtype=np.float64) / temp
+
+    def taylor(u):
+        out, term = np.ones_like(u), np.ones_like(u)
+        for i in range(1, n):
+            term = term * u / i
+            out = out + term
+        return out
+
+    rows = np.arange(len(labels))
+    t = taylor(z)
+    t_y = taylor(z[rows, labels] - margin)
+    others = t.sum(1) - t[rows, labels]
+    return t_y / (others + t_y)
+
+
+def rmia_scores(target_pr: np.ndarray, ref_pr: np.ndarray, gamma: float = 2.0) -> np.ndarray:
+    """score(x) = fraction of z in P \\ {x} with ratio(x) / ratio(z) > gamma, where
+    ratio(x) = Pr(x | target) / mean_k Pr(x | ref_k) over all reference models (the online prior)."""
+    ratio = target_pr / ref_pr.mean(0)
+    p = len(ratio)
+    if np.all(ratio > 0) and gamma > 0:
+        # ratio(x)/ratio(z) > gamma  <=>  ratio(z) < ratio(x)/gamma; x itself never counts (gamma >= 1)
+        s = np.sort(ratio)
+        count = np.searchsorted(s, ratio / gamma, side="left")
+        if gamma < 1:
+            count = count - 1
+        return count / (p - 1)
+    out = np.empty(p)
+    for i in range(0, p, 1024):  # general case (non-positive ratios): pairwise in chunks
+        r = ratio[i : i + 1024, None] / ratio[None, :]
+        hits = (r > gamma).sum(1) - (1 > gamma)
+        out[i : i + 1024] = hits / (p - 1)
+    return out
+
+
+def balanced_auc(pos: np.ndarray, neg: np.ndarray, n: int | None = None, seeds=(0, 1, 2)) -> float:
+    """Mean ROC AUC (x100, scikit-learn) over balanced subsamples: for each seed, RandomState(seed) draws
+    n positives and then n negatives without replacement (n defaults to the smaller class)."""
+    n = min(len(pos), len(neg)) if n is None else n
+    aucs = []
+    for s in seeds:
+        rs = np.random.RandomState(s)
+        a, b = rs.choice(pos, n, replace=False), rs.choice(neg, n, replace=False)
+        aucs.append(roc_auc_score(np.r_[np.ones(n), np.zeros(n)], np.r_[a, b]))
+    return 100.0 * float(np.mean(aucs))
+
+
+def rmia_aucs(scores: np.ndarray, forget: np.ndarray, retain: np.ndarray, test: np.ndarray, seeds=(0, 1, 2)) -> dict:
+    """FT AUC (D_F as members vs D_T), FR AUC (D_R vs D_F) and RT AUC (D_R vs D_T), each x100, with
+    n = min(|D_F|, |D_R|, |D_T|) per class for all three, as the AMUN code."""
+    n = min(len(forget), len(retain), len(test))
+    f, r, t = scores[forget], scores[retain], scores[test]
+    return {
+        "ft_auc": balanced_auc(f, t, n, seeds),
+        "fr_auc": balanced_auc(r, f, n, seeds),
+        "rt_auc": balanced_auc(r, t, n, seeds),
+    }
+
+
+# --------------------------------------------------------------------------- SVC MIA (MIS)
+
+
+def true_class_confidence(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    p = torch.softmax(torch.as_tensor(logits, dtype=torch.float64), 1).numpy()
+    return p[np.arange(len(labels)), labels]
+
+
+def mis(conf_retain: np.ndarray, conf_test: np.ndarray, conf_forget: np.ndarray, n_shadow=10000, seed=0) -> float:
+    """SalUn's SVC attack: SVC(C=3, rbf, gamma='auto') on the true-class confidence of up to 10,000 D_R
+    samples (members) vs the test set (non-members); MIS = % of D_F predicted non-member."""
+    rs = np.random.RandomState(seed)
+    members = conf_retain if len(conf_retain) <= n_shadow else conf_retain[rs.choice(len(conf_retain), n_shadow, replace=False)]
+    x = np.r_[members, conf_test][:, None]
+    y = np.r_[np.ones(len(members)), np.zeros(len(conf_test))]
+    clf = SVC(C=3, gamma="auto", kernel="rbf").fit(x, y)
+    return 100.0 * float((clf.predict(conf_forget[:, None]) == 0).mean())
+
+
+# --------------------------------------------------------------------------- gap and distances
+
+
+GAP_COLUMNS = ("unlearn_acc", "retain_acc", "test_acc")
+
+
+def avg_gap(row: dict, retrain_mean: dict, mia_column: str) -> float:
+    """Mean |metric - retrain metric| over unlearn, retain and test accuracy and the MIA column."""
+    cols = GAP_COLUMNS + (mia_column,)
+    return float(np.mean([abs(row[c] - retrain_mean[c]) for c in cols]))
+
+
+def param_distance(a: dict, b: dict) -> float:
+    """L2 distance between the parameters of two state dicts (BN running statistics excluded)."""
+    sq = 0.0
+    for k, v in a.items():
+        if v.is_floating_point() and "running_" not in k:
+            sq += float(((v.double() - b[k].double()) ** 2).sum())
+    return sq**0.5

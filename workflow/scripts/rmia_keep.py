@@ -1,0 +1,15 @@
+"""RMIA keep matrix: which population points each reference model trains on."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
+
+from amunflow.evaluation import keep_job
+from amunflow.smk import run
+
+
+def main(smk, logfile):
+    keep_job(smk.input.data, smk.params.k, smk.params.seed, smk.output.keep)
+
+
+run(snakemake, main)  # noqa: F821

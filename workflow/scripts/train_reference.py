@@ -1,0 +1,18 @@
+"""Train one RMIA reference model on its half of the population and save its logits on all of it."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
+
+from amunflow.evaluation import reference_job
+from amunflow.smk import run
+
+
+def main(smk, logfile):
+    reference_job(
+        smk.input.data, smk.input.keep, int(smk.wildcards.k), smk.params.model, smk.params.train, smk.params.seed,
+        smk.params.device, smk.output.model, smk.output.logits, progress_file=logfile,
+    )  # fmt: skip
+
+
+run(snakemake, main)  # noqa: F821
