@@ -14,6 +14,18 @@ if not config:
 
 
 include: "rules/common.smk"
+
+
+# light bookkeeping rules run on the submitting host, not as cluster jobs
+localrules:
+    all,
+    make_split,
+    rmia_keep,
+    summarize_adversarial,
+    aggregate,
+    plots,
+
+
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/adversarial.smk"

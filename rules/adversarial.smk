@@ -10,8 +10,7 @@ rule build_adversarial:
         adv=f"{RES}/adversarial/seed{{model_seed}}/{{scope}}.h5",
     log:
         f"{RES}/logs/adversarial/seed{{model_seed}}/{{scope}}.log",
-    benchmark:
-        f"{RES}/benchmarks/adversarial/seed{{model_seed}}/{{scope}}.tsv"
+    cache: "omit-software"
     conda:
         "../envs/amunflow.yaml"
     threads: config["attack"]["threads"]

@@ -6,8 +6,7 @@ rule prepare_dataset:
         data=DATA,
     log:
         f"{RES}/logs/prepare_dataset.log",
-    benchmark:
-        f"{RES}/benchmarks/prepare_dataset.tsv"
+    cache: "omit-software"
     conda:
         "../envs/amunflow.yaml"
     params:

@@ -22,12 +22,12 @@ rule train_reference:
         data=DATA,
         keep=f"{RES}/rmia/keep.npy",
     output:
-        model=f"{RES}/rmia/ref{{k}}.pt",
-        logits=f"{RES}/rmia/ref{{k}}.logits.npy",
+        multiext(
+            f"{RES}/rmia/ref{{k}}", model=".pt", meta=".json", logits=".logits.npy"
+        ),
     log:
         f"{RES}/logs/rmia/ref{{k}}.log",
-    benchmark:
-        f"{RES}/benchmarks/rmia/ref{{k}}.tsv"
+    cache: "omit-software"
     conda:
         "../envs/amunflow.yaml"
     threads: config["resources"]["threads"]
@@ -38,6 +38,7 @@ rule train_reference:
     params:
         model=canon(config["model"]),
         train=canon(reference_train_config()),
+        k=lambda w: int(w.k),
         seed=lambda w: 10000 + int(w.k),
         device=config["device"],
     script:

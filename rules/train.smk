@@ -6,13 +6,15 @@ rule train_original:
     input:
         data=DATA,
     output:
-        model=original_path(),
-        meta=original_path().replace(".pt", ".json"),
-        history=original_path().replace(".pt", ".history.csv"),
+        multiext(
+            original_path().removesuffix(".pt"),
+            model=".pt",
+            meta=".json",
+            history=".history.csv",
+        ),
     log:
         f"{RES}/logs/original/seed{{model_seed}}.log",
-    benchmark:
-        f"{RES}/benchmarks/original/seed{{model_seed}}.tsv"
+    cache: "omit-software"
     conda:
         "../envs/amunflow.yaml"
     threads: config["resources"]["threads"]
@@ -35,13 +37,15 @@ rule train_retrain:
         data=DATA,
         split=split_path(),
     output:
-        model=retrain_path(),
-        meta=retrain_path().replace(".pt", ".json"),
-        history=retrain_path().replace(".pt", ".history.csv"),
+        multiext(
+            retrain_path().removesuffix(".pt"),
+            model=".pt",
+            meta=".json",
+            history=".history.csv",
+        ),
     log:
         f"{RES}/logs/retrain/{{forget}}/split{{split_seed}}/seed{{model_seed}}.log",
-    benchmark:
-        f"{RES}/benchmarks/retrain/{{forget}}/split{{split_seed}}/seed{{model_seed}}.tsv"
+    cache: "omit-software"
     conda:
         "../envs/amunflow.yaml"
     threads: config["resources"]["threads"]

@@ -7,7 +7,7 @@ rule saliency_mask:
         data=DATA,
         split=split_path(),
     output:
-        mask=mask_path(),
+        multiext(mask_path().removesuffix(".pt"), mask=".pt", meta=".json"),
     log:
         f"{RES}/logs/masks/seed{{model_seed}}/{{forget}}/split{{split_seed}}.log",
     conda:
@@ -27,7 +27,7 @@ rule unlearn:
     input:
         unpack(unlearn_inputs),
     output:
-        model=unlearn_path(),
+        multiext(unlearn_path().removesuffix(".pt"), model=".pt", meta=".json"),
     log:
         f"{RES}/logs/unlearn/{{method}}/{{setting}}/{{forget}}/split{{split_seed}}/seed{{model_seed}}/run{{run}}.log",
     benchmark:
@@ -40,6 +40,8 @@ rule unlearn:
         mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
         runtime=lambda w, attempt: train_resources(attempt)["runtime"],
     params:
+        instance=lambda w: w.method,
+        setting=lambda w: w.setting,
         method=lambda w: resolve_hyper(config["unlearn"], w.method, w.setting)[0],
         hyper=lambda w: canon(resolve_hyper(config["unlearn"], w.method, w.setting)[1]),
         seed=lambda w: int(w.model_seed) * 1000003

@@ -97,6 +97,22 @@ def test_tiny_workflow_trains_originals_and_retrains_then_does_nothing(tmp_path,
     assert "Nothing to be done" in again.stdout + again.stderr
     assert mtimes == {p: p.stat().st_mtime_ns for p in res.rglob("*.pt")}
 
+    # changing one method's learning rate reruns only its runs, their metrics and the aggregates
+    units = {m: len(spec.settings) * 2 for m, spec in REGISTRY.items()}  # settings x forget sets
+    cfg = yaml.safe_load(tiny_config.read_text())
+    cfg["unlearn"]["methods"] = {"amun": {"lr": 0.02, "lr_step": 1}}
+    plan = dry_run(work, tmp_path / "lr.yaml", cfg)
+    assert plan == {"unlearn": units["amun"], "evaluate": units["amun"], "aggregate": 1, "plots": 1, "all": 1}, plan
+    # ...and the attack's step count reruns D_A and everything after it, but no training
+    cfg = yaml.safe_load(tiny_config.read_text())
+    cfg["attack"]["steps"] = 6
+    plan = dry_run(work, tmp_path / "steps.yaml", cfg)
+    da_users = units["amun"] + units["amun_salun"]
+    assert plan == {
+        "build_adversarial": 1, "summarize_adversarial": 1, "unlearn": da_users, "evaluate": da_users, "aggregate": 1,
+        "plots": 1, "all": 1,
+    }, plan  # fmt: skip
+
     # per-forget-set D_A: only the attack jobs and their dependents run, and D_A has the same rows
     cfg = yaml.safe_load(tiny_config.read_text())
     cfg["attack"]["scope"] = "forget"
@@ -113,6 +129,11 @@ def test_tiny_workflow_trains_originals_and_retrains_then_does_nothing(tmp_path,
     f_imgs, f_labels, _ = load_for_forget_set(res / "adversarial" / "seed1" / "random0.1" / "split1.h5", split=split)
     np.testing.assert_array_equal(f_labels, labels)
     np.testing.assert_allclose(f_imgs, imgs, atol=1e-5)
+
+
+def dry_run(work, path, cfg) -> dict:
+    path.write_text(yaml.safe_dump(cfg))
+    return job_counts(snakemake(work, "--configfile", str(path), "-n").stdout)
 
 
 def job_counts(output: str) -> dict:
@@ -168,3 +189,56 @@ def test_workflow_on_real_cifar_images(tmp_path, cifar_small_zip):
     assert meta["n_train"] == 180 and meta["final_accuracy"]["forget_acc"] == 0.0  # a class never seen
     hist = pd.read_csv(str(res / "models" / "original" / "seed7.history.csv"))
     assert hist["loss"].iloc[-1] < hist["loss"].iloc[0]
+
+
+def test_killed_run_restarts_cleanly(tmp_path, tiny_config):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import ROOT
+
+    cfg = yaml.safe_load(tiny_config.read_text())
+    cfg["train"]["epochs"] = 40
+    path = tmp_path / "slow.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    work = tmp_path / "run"
+    target = "results/models/original/seed1.pt"
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work), "--cores", "2", target,
+           "--configfile", str(path)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    log = work / "results" / "logs" / "original" / "seed1.log"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (log.exists() and "epoch 3/40" in log.read_text()):
+        time.sleep(0.2)
+    assert log.exists() and "epoch 3/40" in log.read_text(), "training never started"
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole job tree, mid-training
+    proc.wait()
+    folder = work / "results" / "models" / "original"
+    assert not (folder / "seed1.pt").exists() and not (folder / "seed1.json").exists()
+    assert not (folder / "seed1.history.csv").exists()  # the history is only renamed into place at the end
+
+    # as after a power loss or OOM kill: release the stale lock, then run again
+    snakemake(work, "--unlock", "--configfile", str(path))
+    snakemake(work, target, "--configfile", str(path))
+    _, meta = load_model(folder / "seed1.pt")
+    assert meta["epochs"] == 40 and meta["sample_steps"] == 40 * 256
+    assert len(pd.read_csv(str(folder / "seed1.history.csv"))) == 40
+    assert not list((work / "results").rglob("*.tmp")), "a partial file was left behind"
+
+
+def test_shared_artifacts_come_from_the_between_workflow_cache(tmp_path, tiny_config, monkeypatch):
+    monkeypatch.setenv("SNAKEMAKE_OUTPUT_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    target = "results/models/original/seed1.pt"
+    snakemake(tmp_path / "a", target, "--cache", "--configfile", str(tiny_config))
+    second = snakemake(tmp_path / "b", target, "--cache", "--configfile", str(tiny_config))
+    a, b = tmp_path / "a" / target, tmp_path / "b" / target
+    assert a.read_bytes() == b.read_bytes()
+    assert (tmp_path / "b" / target.replace(".pt", ".json")).exists()
+    assert b.is_symlink() and b.resolve().parent == tmp_path / "cache"
+    log = tmp_path / "b" / "results" / "logs" / "original" / "seed1.log"
+    assert not log.exists() or log.read_text() == ""  # not trained again
+    assert "Symlinking output file results/models/original/seed1.pt from cache" in second.stdout + second.stderr

@@ -23,6 +23,8 @@ def atomic_path(path: str | os.PathLike):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed earlier attempt
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -65,6 +67,13 @@ def array_hash(*arrays: np.ndarray, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (MB): what a benchmark file would record."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def sidecar_path(ckpt_path) -> Path:
     return Path(ckpt_path).with_suffix(".json")
 
@@ -74,7 +83,7 @@ def save_tensors(path, tensors: dict, meta: dict) -> None:
 
     The sidecar is written first, so a finished ``.pt`` always has its sidecar.
     """
-    meta = dict(meta, amunflow_version=__version__, torch_version=torch.__version__)
+    meta = dict(meta, amunflow_version=__version__, torch_version=torch.__version__, peak_rss_mb=peak_rss_mb())
     write_json(sidecar_path(path), meta)
     state = {k: v.detach().cpu().clone() for k, v in tensors.items()}
     with atomic_path(path) as tmp:

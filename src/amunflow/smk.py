@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 import sys
 import traceback
 
@@ -29,5 +30,6 @@ def run(snakemake, main) -> None:
         print(f"amunflow: {e}", file=sys.stderr)
         raise
     finally:
-        log.info("done")
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        log.info("done: peak RSS %.0f MB, CPU time %.1f s", ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime)
         logfile.close()

@@ -10,7 +10,7 @@ from amunflow.smk import run
 
 def main(smk, logfile):
     reference_job(
-        smk.input.data, smk.input.keep, int(smk.wildcards.k), smk.params.model, smk.params.train, smk.params.seed,
+        smk.input.data, smk.input.keep, smk.params.k, smk.params.model, smk.params.train, smk.params.seed,
         smk.params.device, smk.output.model, smk.output.logits, progress_file=logfile,
     )  # fmt: skip
 
