@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import sys
 import traceback
@@ -21,7 +22,11 @@ def run(snakemake, main) -> None:
     )
     torch.set_num_threads(max(1, int(snakemake.threads)))
     log = logging.getLogger("amunflow.job")
-    log.info("rule %s, wildcards %s, threads %s", snakemake.rule, dict(snakemake.wildcards), snakemake.threads)
+    log.info(
+        "rule %s, wildcards %s, threads %s, host %s, CUDA_VISIBLE_DEVICES=%s, SLURM_JOB_ID=%s",
+        snakemake.rule, dict(snakemake.wildcards), snakemake.threads, os.uname().nodename,
+        os.environ.get("CUDA_VISIBLE_DEVICES"), os.environ.get("SLURM_JOB_ID"),
+    )  # fmt: skip
     try:
         main(snakemake, logfile)
     except Exception as e:
