@@ -43,6 +43,7 @@ class AttackConfig:
     max_rounds: int = 20  # give up after this many doublings (eps_init * 2^19 is far beyond the image diameter)
     batch_size: int = 512
     precision: str = "fp32"
+    channels_last: bool = False
 
     @classmethod
     def from_config(cls, cfg: dict) -> "AttackConfig":
@@ -99,6 +100,8 @@ def pgd_l2_adaptive(
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
 
     images = torch.empty((n, *x.shape[1:]), dtype=torch.float32)
     out = {k: np.zeros(n, dtype=t) for k, t in [
@@ -130,8 +133,9 @@ def pgd_l2_adaptive(
                 state = new if state is None else {key: torch.cat([state[key], new[key]]) for key in keys}
             s = state
             adv = s["adv"].detach().requires_grad_(True)
+            inp = adv.contiguous(memory_format=torch.channels_last) if cfg.channels_last else adv
             with torch.enable_grad(), autocast(device, cfg.precision):
-                logits = model(adv).float()
+                logits = model(inp).float()
             pred = logits.detach().argmax(1)
             ids = s["idx"].cpu().numpy()
             fresh = s["fresh"].cpu().numpy()

@@ -1,0 +1,30 @@
+import yaml
+
+from amunflow.config import validate_config
+from amunflow.estimate import estimate, main
+
+from .conftest import ROOT
+
+
+def test_paper_protocol_costs_match_the_specs_arithmetic():
+    cfg = validate_config(yaml.safe_load((ROOT / "config" / "paper.yaml").read_text()), check_data=False)
+    rows = {r["stage"]: r for r in estimate(cfg, 50000, 10000)}
+    assert rows["original models"]["sample_steps"] == 3 * 201 * 50000
+    # one retrain of a 10% set is 201 x 45k = 9.0M sample-steps (SPEC §6); 9 per forget size
+    assert rows["retrained references"]["sample_steps"] == 9 * 201 * (45000 + 25000)
+    # RMIA: 128 x 161 x 30k = 618M sample-steps (SPEC §6)
+    assert rows["RMIA reference models"]["sample_steps"] == 618_240_000
+    # D_A for all of D per original model: at most 3 PGD-50 passes
+    assert rows["adversarial sets D_A"]["attack_grad_evals"] == 3 * 3 * 50 * 50000
+    # AMUN with D_R, 10%: 10 x 55k per run (SPEC §6)
+    cfg["unlearn"]["methods"] = {"amun": {}}
+    cfg["unlearn"]["settings"] = ["with_retain"]
+    cfg["forget_sets"] = [{"kind": "random", "size": 0.1}]
+    rows = {r["stage"]: r for r in estimate(cfg, 50000, 10000)}
+    assert rows["unlearning runs"]["sample_steps"] == 27 * 10 * 55000 and rows["unlearning runs"]["jobs"] == 27
+
+
+def test_cli_prints_gpu_hours(capsys):
+    main(["--configfile", str(ROOT / "config" / "paper.yaml"), "--images-per-s", "25000"])
+    out = capsys.readouterr().out
+    assert "| RMIA reference models | 128 | 618,240,000 | 0 | 6.87 |" in out
