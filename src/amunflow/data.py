@@ -105,16 +105,22 @@ def _find_split_root(base: Path) -> Path:
     )
 
 
-def _imagefolder(root: str, progress_file=None) -> ImageData:
+def _imagefolder_root(root) -> Path:
+    """The ImageFolder root as a Path: an existing folder or zip archive, else a UserError."""
     path = Path(root)
     if not path.exists():
         raise UserError(
-            f"config key dataset.root: {root!r} does not exist; point it at a folder (or .zip) holding "
+            f"config key dataset.root: {str(root)!r} does not exist; point it at a folder (or .zip) holding "
             "train/<class>/ and test/<class>/ image folders."
         )
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise UserError(f"config key dataset.root: {str(root)!r} is a file but not a zip archive; give a folder or a .zip.")
+    return path
+
+
+def _imagefolder(root: str, progress_file=None) -> ImageData:
+    path = _imagefolder_root(root)
     if path.is_file():
-        if not zipfile.is_zipfile(path):
-            raise UserError(f"config key dataset.root: {root!r} is a file but not a zip archive; give a folder or a .zip.")
         with tempfile.TemporaryDirectory(prefix="amunflow-data-") as tmp:
             log.info("extracting %s", path)
             with zipfile.ZipFile(path) as zf:
@@ -272,14 +278,8 @@ def describe_source(cfg: dict) -> tuple[int | None, list[str] | None]:
 
 
 def _count_imagefolder(path: Path) -> tuple[int, list[str]]:
-    if not path.exists():
-        raise UserError(
-            f"config key dataset.root: {str(path)!r} does not exist; point it at a folder (or .zip) holding "
-            "train/<class>/ and test/<class>/ image folders."
-        )
+    path = _imagefolder_root(path)
     if path.is_file():
-        if not zipfile.is_zipfile(path):
-            raise UserError(f"config key dataset.root: {str(path)!r} is a file but not a zip archive; give a folder or a .zip.")
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if not n.endswith("/")]
         parts = [n.split("/") for n in names]
