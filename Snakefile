@@ -20,6 +20,7 @@ include: "rules/common.smk"
 localrules:
     all,
     make_split,
+    select_hyperparameters,
     rmia_keep,
     summarize_adversarial,
     aggregate,
@@ -30,6 +31,7 @@ include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/adversarial.smk"
 include: "rules/unlearn.smk"
+include: "rules/tuning.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
 

@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 from amunflow import UserError
 from amunflow.config import Experiment, validate_config
 from amunflow.methods import REGISTRY
+from amunflow.tuning import parse_point, selected_hyper
 from amunflow.unlearn_job import resolve_hyper
 
 try:
@@ -38,6 +39,7 @@ wildcard_constraints:
     method=r"[A-Za-z0-9_]+",
     setting=r"with_retain|forget_only|reference",
     k=r"\d+",
+    point=r"lr[0-9.e+-]+_step\d+(_mask[0-9.e+-]+)?",
     run=r"\d+",
 
 
@@ -97,19 +99,79 @@ def unlearn_path(method="{method}", setting="{setting}", forget="{forget}", spli
     return f"{RES}/unlearn/{method}/{setting}/{forget}/split{split_seed}/seed{model_seed}/run{run}.pt"
 
 
-def unlearn_inputs(w):
+def method_inputs(w, split_seed):
     """The original model, data and split, plus D_A and the saliency mask when the method reads them."""
     spec = REGISTRY[resolve_hyper(config["unlearn"], w.method, w.setting)[0]]
     inputs = {
         "model": original_path(w.model_seed),
         "data": DATA,
-        "split": split_path(w.forget, w.split_seed),
+        "split": split_path(w.forget, split_seed),
     }
     if spec.needs_adv:
-        inputs["adv"] = adversarial_path(w.model_seed, w.forget, w.split_seed)
+        inputs["adv"] = adversarial_path(w.model_seed, w.forget, split_seed)
     if spec.needs_mask:
-        inputs["mask"] = mask_path(w.model_seed, w.forget, w.split_seed)
+        inputs["mask"] = mask_path(w.model_seed, w.forget, split_seed)
     return inputs
+
+
+def unlearn_inputs(w):
+    inputs = method_inputs(w, w.split_seed)
+    if EXP.is_tuned(
+        w.method, w.forget
+    ):  # the final run waits for (and reads) the selection
+        inputs["selected"] = checkpoints.select_hyperparameters.get().output.selected
+    return inputs
+
+
+def final_hyper(w):
+    """The run's hyperparameters: the config's, with the tuning stage's selection where it tuned."""
+    hp = resolve_hyper(config["unlearn"], w.method, w.setting)[1]
+    if EXP.is_tuned(w.method, w.forget):
+        selected = checkpoints.select_hyperparameters.get().output.selected
+        hp = {**hp, **selected_hyper(selected, w.method, w.setting, w.forget)}
+    return canon(hp)
+
+
+def tuning_run_path(method="{method}", setting="{setting}", forget="{forget}", point="{point}",
+                    model_seed="{model_seed}"):  # fmt: skip
+    return f"{RES}/tuning/runs/{method}/{setting}/{forget}/{point}/seed{model_seed}.pt"
+
+
+def tuning_metrics_path(method="{method}", setting="{setting}", forget="{forget}", point="{point}",
+                        model_seed="{model_seed}"):  # fmt: skip
+    return (
+        f"{RES}/tuning/metrics/{method}/{setting}/{forget}/{point}/seed{model_seed}.csv"
+    )
+
+
+def tune_unlearn_inputs(w):
+    return method_inputs(w, config["tuning_seed"])
+
+
+def tune_evaluate_inputs(w):
+    t = config["tuning_seed"]
+    inputs = {
+        "model": tuning_run_path(w.method, w.setting, w.forget, w.point, w.model_seed),
+        "data": DATA,
+        "split": split_path(w.forget, t),
+        "retrain": retrain_path(w.forget, t, w.model_seed),
+    }
+    if config["rmia"]["enabled"]:
+        inputs["refs"] = [
+            f"{RES}/rmia/ref{k}.logits.npy"
+            for k in range(config["rmia"]["num_references"])
+        ]
+    return inputs
+
+
+def tuning_metric_inputs():
+    units = EXP.tuning_units()
+    pairs = sorted({(f, m) for _, _, f, _, m in units})
+    retrains = [
+        metrics_path("retrain", "reference", f, config["tuning_seed"], m, 0)
+        for f, m in pairs
+    ]
+    return [tuning_metrics_path(*u) for u in units] + retrains
 
 
 def reference_train_config():
@@ -210,4 +272,10 @@ def all_targets():
     targets += adversarial_targets()
     targets += [unlearn_path(*u) for u in EXP.unlearn_units()]
     targets += all_metric_paths() + report_targets()
+    if EXP.tuning_units():
+        targets += [
+            f"{RES}/tuning/grid.csv",
+            f"{RES}/tuning/selected.csv",
+            f"{RES}/tuning/selected.html",
+        ]
     return targets

@@ -43,7 +43,7 @@ rule unlearn:
         instance=lambda w: w.method,
         setting=lambda w: w.setting,
         method=lambda w: resolve_hyper(config["unlearn"], w.method, w.setting)[0],
-        hyper=lambda w: canon(resolve_hyper(config["unlearn"], w.method, w.setting)[1]),
+        hyper=final_hyper,
         seed=lambda w: int(w.model_seed) * 1000003
         + int(w.split_seed) * 1009
         + int(w.run),

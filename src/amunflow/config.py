@@ -81,6 +81,12 @@ def _check(config: dict, check_data: bool) -> None:
             resolve_hyper(config["unlearn"], inst, setting)
     if config["evaluation"]["mia_column"] == "ft_auc" and not config["rmia"]["enabled"]:
         raise UserError("config key evaluation.mia_column: ft_auc needs rmia.enabled: true; enable RMIA or use mis.")
+    from .tuning import tuned_instances
+
+    tuned_instances(config)  # checks the names
+    mia = config["tuning"]["mia_column"] or config["evaluation"]["mia_column"]
+    if config["tuning"]["enabled"] and mia == "ft_auc" and not config["rmia"]["enabled"]:
+        raise UserError("config key tuning.mia_column: ft_auc needs rmia.enabled: true; enable RMIA or use mis.")
     ids = [forget_set_id(s) for s in config["forget_sets"]]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
@@ -143,6 +149,29 @@ class Experiment:
             for f, s, m in self.eval_units()
             for r in u["runs"]
         ]
+
+    def tuning_units(self) -> list[tuple[str, str, str, str, int]]:
+        """(method instance, setting, forget set, grid point id, model seed) of every tuning run."""
+        from .tuning import grid_points, point_id, tuned_instances
+        from .unlearn_job import resolve_hyper, settings_of
+
+        c = self.config
+        seeds = c["tuning"]["model_seeds"] or c["model_seeds"][:1]
+        out = []
+        for inst in tuned_instances(c):
+            for setting in settings_of(c["unlearn"], inst):
+                method = resolve_hyper(c["unlearn"], inst, setting)[0]
+                for f in self.tuned_forget_sets():
+                    out += [(inst, setting, f, point_id(p), m) for p in grid_points(c["tuning"]["grid"], method) for m in seeds]
+        return out
+
+    def tuned_forget_sets(self) -> list[str]:
+        return [f for f, spec in self.forget_sets.items() if spec["kind"] == "random"] if self.config["tuning"]["enabled"] else []
+
+    def is_tuned(self, inst: str, forget: str) -> bool:
+        from .tuning import tuned_instances
+
+        return forget in self.tuned_forget_sets() and inst in tuned_instances(self.config)
 
     def eval_units(self) -> list[tuple[str, int, int]]:
         """(forget set, split seed, model seed) for every evaluation run."""

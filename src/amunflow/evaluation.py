@@ -118,7 +118,8 @@ def evaluate_job(
     else:
         row.update(l2_to_retrain=math.nan, wall_time_vs_retrain=math.nan, sample_steps_vs_retrain=math.nan)
     with atomic_path(out_csv) as tmp:
-        pd.DataFrame([row], columns=ID_COLUMNS + METRIC_COLUMNS).to_csv(tmp, index=False)
+        extra = [k for k in ident if k not in ID_COLUMNS]  # e.g. a tuning grid point
+        pd.DataFrame([row], columns=ID_COLUMNS + extra + METRIC_COLUMNS).to_csv(tmp, index=False)
     with atomic_path(out_npz) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(

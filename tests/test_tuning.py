@@ -1,0 +1,68 @@
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from amunflow.tuning import grid_points, parse_point, point_id, select
+
+from .conftest import CONFIGS, snakemake
+from .test_workflow import job_counts
+
+
+def test_grid_points_and_ids_roundtrip():
+    pts = grid_points({"lr": [0.1, 1e-05], "lr_step": [1, 10], "mask_ratio": [0.3, 0.5]}, "salun")
+    assert len(pts) == 8 and pts[0] == {"lr": 0.1, "lr_step": 1, "mask_ratio": 0.3}
+    assert all(parse_point(point_id(p)) == p for p in pts)
+    assert point_id(pts[-1]) == "lr1e-05_step10_mask0.5"
+    assert grid_points({"lr": [0.1], "lr_step": [1], "mask_ratio": [0.5]}, "amun") == [{"lr": 0.1, "lr_step": 1}]
+
+
+def test_selection_picks_the_smallest_mean_gap_on_a_hand_made_grid():
+    rows = []
+    gaps = {  # point -> gaps on model seeds 1 and 2
+        "lr0.1_step1": (3.0, 1.0),  # mean 2.0
+        "lr0.01_step1": (1.5, 1.6),  # mean 1.55 <- best for with_retain
+        "lr0.001_step10": (0.5, 9.0),  # best single run, worse mean
+    }
+    for point, (g1, g2) in gaps.items():
+        for seed, g in ((1, g1), (2, g2)):
+            rows.append(dict(method="amun", setting="with_retain", forget="random0.1", point=point, model_seed=seed, avg_gap=g))
+    rows += [
+        dict(method="amun", setting="forget_only", forget="random0.1", point="lr0.1_step1", model_seed=1, avg_gap=4.0),
+        dict(method="amun", setting="forget_only", forget="random0.1", point="lr0.01_step1", model_seed=1, avg_gap=4.0),
+    ]
+    chosen = select(pd.DataFrame(rows)).set_index("setting")
+    assert chosen.loc["with_retain", "point"] == "lr0.01_step1"
+    assert chosen.loc["with_retain", "avg_gap"] == pytest.approx(1.55)
+    assert chosen.loc["with_retain", "lr"] == 0.01 and chosen.loc["with_retain", "lr_step"] == 1
+    assert chosen.loc["forget_only", "point"] == "lr0.1_step1"  # a tie keeps the first grid point
+
+
+@pytest.mark.workflow
+def test_tuning_stage_selects_and_final_runs_use_it_and_extending_the_grid_reruns_only_new_points(tmp_path):
+    cfg_path = tmp_path / "tune.yaml"
+    cfg = yaml.safe_load((CONFIGS / "tune.yaml").read_text())
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    work = tmp_path / "run"
+    snakemake(work, "--configfile", str(cfg_path))
+    res = work / "results"
+    grid = pd.read_csv(str(res / "tuning" / "grid.csv"))
+    assert sorted(grid["point"]) == ["lr0.001_step1", "lr0.05_step1"] and (grid["split_seed"] == 2).all()
+    selected = pd.read_csv(str(res / "tuning" / "selected.csv")).iloc[0]
+    assert selected["point"] == grid.loc[grid["avg_gap"].idxmin(), "point"]
+    final = json.loads((res / "unlearn" / "amun" / "with_retain" / "random0.1" / "split1" / "seed1" / "run1.json").read_text())
+    assert final["hyper"]["lr"] == selected["lr"] and final["hyper"]["lr_step"] == selected["lr_step"]
+    ft = json.loads((res / "unlearn" / "ft" / "with_retain" / "random0.1" / "split1" / "seed1" / "run1.json").read_text())
+    assert ft["hyper"]["lr"] == 0.01  # not tuned: the configured value
+    # the tuning runs used the tuning forget set, not the evaluation one
+    run = json.loads((res / "tuning" / "runs" / "amun" / "with_retain" / "random0.1" / "lr0.05_step1" / "seed1.json").read_text())
+    assert run["split_hash"] != final["split_hash"] and run["hyper"]["lr"] == 0.05
+
+    cfg["tuning"]["grid"]["lr"].append(0.01)
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    again = snakemake(work, "--configfile", str(cfg_path))
+    ran = job_counts(again.stdout + again.stderr)
+    assert ran.get("tune_unlearn") == 1 and ran.get("tune_evaluate") == 1, ran
+    assert not {"train_original", "train_retrain", "train_reference", "build_adversarial"} & set(ran), ran
+    assert len(pd.read_csv(str(res / "tuning" / "grid.csv"))) == 3
