@@ -21,6 +21,8 @@ localrules:
     all,
     make_split,
     select_hyperparameters,
+    sequential_split,
+    sequential_summary,
     rmia_keep,
     summarize_adversarial,
     aggregate,
@@ -32,6 +34,7 @@ include: "rules/train.smk"
 include: "rules/adversarial.smk"
 include: "rules/unlearn.smk"
 include: "rules/tuning.smk"
+include: "rules/sequential.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
 

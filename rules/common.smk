@@ -39,6 +39,7 @@ wildcard_constraints:
     method=r"[A-Za-z0-9_]+",
     setting=r"with_retain|forget_only|reference",
     k=r"\d+",
+    request=r"\d+",
     point=r"lr[0-9.e+-]+_step\d+(_mask[0-9.e+-]+)?",
     run=r"\d+",
 
@@ -123,13 +124,17 @@ def unlearn_inputs(w):
     return inputs
 
 
-def final_hyper(w):
-    """The run's hyperparameters: the config's, with the tuning stage's selection where it tuned."""
-    hp = resolve_hyper(config["unlearn"], w.method, w.setting)[1]
-    if EXP.is_tuned(w.method, w.forget):
+def hyper_for(inst, setting, forget):
+    """A run's hyperparameters: the config's, with the tuning stage's selection where it tuned."""
+    hp = resolve_hyper(config["unlearn"], inst, setting)[1]
+    if EXP.is_tuned(inst, forget):
         selected = checkpoints.select_hyperparameters.get().output.selected
-        hp = {**hp, **selected_hyper(selected, w.method, w.setting, w.forget)}
+        hp = {**hp, **selected_hyper(selected, inst, setting, forget)}
     return canon(hp)
+
+
+def final_hyper(w):
+    return hyper_for(w.method, w.setting, w.forget)
 
 
 def tuning_run_path(method="{method}", setting="{setting}", forget="{forget}", point="{point}",
@@ -172,6 +177,88 @@ def tuning_metric_inputs():
         for f, m in pairs
     ]
     return [tuning_metrics_path(*u) for u in units] + retrains
+
+
+SEQ = f"{RES}/sequential"
+
+
+def seq_path(kind, ext, method="{method}", setting="{setting}", forget="{forget}", split_seed="{split_seed}",
+             model_seed="{model_seed}", request="{request}"):  # fmt: skip
+    return f"{SEQ}/{kind}/{method}/{setting}/{forget}/split{split_seed}/seed{model_seed}/req{request}{ext}"
+
+
+def seq_split_path(
+    kind, forget="{forget}", split_seed="{split_seed}", request="{request}"
+):
+    return f"{SEQ}/splits/{forget}/split{split_seed}/{kind}{request}.h5"
+
+
+def seq_previous_model(w):
+    """Request k starts from request k-1's model; request 0 from the original."""
+    k = int(w.request)
+    if k == 0:
+        return original_path(w.model_seed)
+    return seq_path(
+        "models",
+        ".pt",
+        w.method,
+        w.setting,
+        w.forget,
+        w.split_seed,
+        w.model_seed,
+        k - 1,
+    )
+
+
+def seq_unlearn_inputs(w):
+    inst, adaptive = EXP.sequential_names()[w.method]
+    spec = REGISTRY[resolve_hyper(config["unlearn"], inst, w.setting)[0]]
+    inputs = {
+        "model": seq_previous_model(w),
+        "data": DATA,
+        "split": seq_split_path("req", w.forget, w.split_seed, w.request),
+    }
+    if spec.needs_adv and adaptive:  # AMUN-A: D_A of the current model for this request
+        inputs["adv"] = seq_path(
+            "adversarial",
+            ".h5",
+            w.method,
+            w.setting,
+            w.forget,
+            w.split_seed,
+            w.model_seed,
+            w.request,
+        )
+        inputs["adv_source"] = inputs["model"]
+    elif spec.needs_adv:  # AMUN: the original model's D_A, built once
+        inputs["adv"] = adversarial_path(w.model_seed, w.forget, w.split_seed)
+        inputs["adv_source"] = original_path(w.model_seed)
+    if EXP.is_tuned(
+        inst, w.forget
+    ):  # same hyperparameters as the one-shot runs (no re-tuning)
+        inputs["selected"] = checkpoints.select_hyperparameters.get().output.selected
+    if spec.needs_mask:
+        inputs["mask"] = seq_path(
+            "masks",
+            ".pt",
+            w.method,
+            w.setting,
+            w.forget,
+            w.split_seed,
+            w.model_seed,
+            w.request,
+        )
+    return inputs
+
+
+def sequential_targets():
+    units = EXP.sequential_units()
+    if not units:
+        return []
+    return [seq_path("metrics", ".csv", *u) for u in units] + [
+        f"{SEQ}/summary.csv",
+        f"{SEQ}/fr_minus_ft.png",
+    ]
 
 
 def reference_train_config():
@@ -272,6 +359,7 @@ def all_targets():
     targets += adversarial_targets()
     targets += [unlearn_path(*u) for u in EXP.unlearn_units()]
     targets += all_metric_paths() + report_targets()
+    targets += sequential_targets()
     if EXP.tuning_units():
         targets += [
             f"{RES}/tuning/grid.csv",

@@ -87,6 +87,7 @@ def _check(config: dict, check_data: bool) -> None:
     mia = config["tuning"]["mia_column"] or config["evaluation"]["mia_column"]
     if config["tuning"]["enabled"] and mia == "ft_auc" and not config["rmia"]["enabled"]:
         raise UserError("config key tuning.mia_column: ft_auc needs rmia.enabled: true; enable RMIA or use mis.")
+    _check_sequential(config)
     ids = [forget_set_id(s) for s in config["forget_sets"]]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
@@ -102,6 +103,24 @@ def _check(config: dict, check_data: bool) -> None:
                 resolve_classes(spec["classes"], class_names)
         except UserError as e:
             raise UserError(str(e).replace("forget_sets[]", f"forget_sets[{i}]")) from None
+
+
+def _check_sequential(config: dict) -> None:
+    from .methods import REGISTRY
+    from .unlearn_job import resolve_hyper
+
+    q = config["sequential"]
+    if not q["enabled"]:
+        return
+    if q["forget_set"] >= len(config["forget_sets"]) or config["forget_sets"][q["forget_set"]]["kind"] != "random":
+        raise UserError("config key sequential.forget_set: it must index a random entry of forget_sets.")
+    for key in ("methods", "adaptive"):
+        for name in q[key]:
+            if name not in config["unlearn"]["methods"]:
+                raise UserError(f"config key sequential.{key}: {name!r} is not in unlearn.methods; add it there first.")
+    for name in q["adaptive"]:
+        if not REGISTRY[resolve_hyper(config["unlearn"], name, "with_retain")[0]].needs_adv:
+            raise UserError(f"config key sequential.adaptive: {name!r} does not use D_A; list AMUN instances only.")
 
 
 def forget_set_id(spec: dict) -> str:
@@ -172,6 +191,35 @@ class Experiment:
         from .tuning import tuned_instances
 
         return forget in self.tuned_forget_sets() and inst in tuned_instances(self.config)
+
+    def sequential_names(self) -> dict[str, tuple[str, bool]]:
+        """Sequential method name -> (method instance, adaptive D_A)."""
+        q = self.config["sequential"]
+        if not q["enabled"]:
+            return {}
+        names = {m: (m, False) for m in q["methods"]}
+        names.update({f"{m}_adaptive": (m, True) for m in q["adaptive"]})
+        return names
+
+    def sequential_units(self) -> list[tuple[str, str, str, int, int, int]]:
+        """(sequential method name, setting, forget set, split seed, model seed, request)."""
+        from .unlearn_job import settings_of
+
+        q = self.config["sequential"]
+        if not q["enabled"]:
+            return []
+        f = forget_set_id(self.config["forget_sets"][q["forget_set"]])
+        out = []
+        for name, (inst, _) in self.sequential_names().items():
+            settings = [s for s in settings_of(self.config["unlearn"], inst) if not q["settings"] or s in q["settings"]]
+            out += [
+                (name, setting, f, s, m, k)
+                for setting in settings
+                for s in self.config["split_seeds"]
+                for m in self.config["model_seeds"]
+                for k in range(q["requests"])
+            ]
+        return out
 
     def eval_units(self) -> list[tuple[str, int, int]]:
         """(forget set, split seed, model seed) for every evaluation run."""

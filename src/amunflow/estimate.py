@@ -41,20 +41,37 @@ def estimate(config: dict, n_train: int, n_test: int) -> list[dict]:
         n_attack = sum(sizes[f] or round(n_train / 10) for f, s, m in units)
         jobs = len(units)
     rows.append({"stage": "adversarial sets D_A", "jobs": jobs, "sample_steps": 0, "attack_grad_evals": 3 * steps * n_attack})
-    unl = 0
-    for inst, setting, f, s, m, r in exp.unlearn_units():
-        method, hp = resolve_hyper(u, inst, setting)
-        k = sizes[f] or round(n_train / 10)
-        per_epoch = {"with_retain": n_train - k, "forget_only": 0}[setting]
-        if method in ("amun", "amun_salun"):
-            per_epoch += k * (2 if hp.get("mixture", "full") == "full" else 1)
-        elif method not in ("ft", "l1_sparse"):
-            per_epoch += k
-        unl += hp["epochs"] * per_epoch
+    unl = sum(_run_steps(u, inst, setting, sizes[f] or round(n_train / 10), n_train) for inst, setting, f, *_ in exp.unlearn_units())
     rows.append({"stage": "unlearning runs", "jobs": len(exp.unlearn_units()), "sample_steps": unl})
+    tune = exp.tuning_units()
+    if tune:
+        pairs = {(f, m) for _, _, f, _, m in tune}
+        steps = sum(_run_steps(u, inst, setting, sizes[f], n_train) for inst, setting, f, _, _ in tune)
+        rows.append({"stage": "tuning runs (+ tuning-set retrains)", "jobs": len(tune) + len(pairs),
+                     "sample_steps": steps + sum(e * (n_train - sizes[f]) for f, _ in pairs)})  # fmt: skip
+    seq = exp.sequential_units()
+    if seq:
+        q = config["sequential"]
+        steps = 0
+        for name, setting, f, s, m, k in seq:
+            inst = exp.sequential_names()[name][0]
+            chunk = sizes[f] // q["requests"]
+            steps += _run_steps(u, inst, setting, chunk, n_train - chunk * k)
+        rows.append({"stage": "sequential requests", "jobs": len(seq), "sample_steps": steps})
     for r in rows:
         r.setdefault("attack_grad_evals", 0)
     return rows
+
+
+def _run_steps(unlearn_cfg, inst, setting, k, n) -> int:
+    """Sample-steps of one unlearning run forgetting k of n images."""
+    method, hp = resolve_hyper(unlearn_cfg, inst, setting)
+    per_epoch = n - k if setting == "with_retain" else 0
+    if method in ("amun", "amun_salun"):
+        per_epoch += k * (2 if hp.get("mixture", "full") == "full" else 1)
+    elif method not in ("ft", "l1_sparse"):
+        per_epoch += k
+    return hp["epochs"] * per_epoch
 
 
 def main(argv=None):

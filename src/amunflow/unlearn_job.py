@@ -55,8 +55,10 @@ def settings_of(unlearn_cfg: dict, instance: str) -> list[str]:
 
 def unlearn_job(
     model_path, data_path, split_path, adv_path, mask_path, instance: str, method: str, setting: str, hyper: dict,
-    seed: int, device: str, out_model, progress_file=None,
+    seed: int, device: str, out_model, progress_file=None, adv_checkpoint=None,
 ) -> dict:  # fmt: skip
+    """Run one method and save the unlearned checkpoint. D_A must come from ``adv_checkpoint`` (default:
+    the model being unlearned; the original model for AMUN's static D_A in sequential requests)."""
     spec = REGISTRY[method]
     data = load_bundle(data_path)
     fp = data.fingerprint()
@@ -70,7 +72,7 @@ def unlearn_job(
         model = model.to(memory_format=torch.channels_last)
     adv = None
     if spec.needs_adv:
-        imgs, labels, _ = load_for_forget_set(adv_path, model_path, split, fp)
+        imgs, labels, _ = load_for_forget_set(adv_path, adv_checkpoint or model_path, split, fp)
         adv = (imgs, labels)
     mask = load_mask(mask_path, hp.extra["mask_ratio"], dev, split.hash) if spec.needs_mask else None
     views = DataViews(data.train_x, data.train_y, split.forget, split.retain, setting, dev, adv, data.num_classes)

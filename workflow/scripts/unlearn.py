@@ -23,6 +23,7 @@ def main(smk, logfile):
         device=smk.params.device,
         out_model=smk.output.model,
         progress_file=logfile,
+        adv_checkpoint=smk.input.get("adv_source"),
     )
 
 
