@@ -161,11 +161,7 @@ def tune_evaluate_inputs(w):
         "split": split_path(w.forget, t),
         "retrain": retrain_path(w.forget, t, w.model_seed),
     }
-    if config["rmia"]["enabled"]:
-        inputs["refs"] = [
-            f"{RES}/rmia/ref{k}.logits.npy"
-            for k in range(config["rmia"]["num_references"])
-        ]
+    inputs["refs"] = reference_logits()
     return inputs
 
 
@@ -261,6 +257,21 @@ def sequential_targets():
     ]
 
 
+def reference_logits():
+    """The RMIA reference models' logits every metrics job reads (none when RMIA is off)."""
+    if not config["rmia"]["enabled"]:
+        return []
+    return [
+        f"{RES}/rmia/ref{k}.logits.npy" for k in range(config["rmia"]["num_references"])
+    ]
+
+
+MIS_PARAMS = {
+    "shadow_size": config["evaluation"]["mis_shadow_size"],
+    "seed": config["evaluation"]["mis_seed"],
+}
+
+
 def reference_train_config():
     """The reference models' recipe: the train section with rmia.train's overrides."""
     return {**config["train"], **config["rmia"]["train"]}
@@ -290,11 +301,7 @@ def evaluate_inputs(w):
     }
     if w.method != "retrain":
         inputs["retrain"] = retrain_path(w.forget, w.split_seed, w.model_seed)
-    if config["rmia"]["enabled"]:
-        inputs["refs"] = [
-            f"{RES}/rmia/ref{k}.logits.npy"
-            for k in range(config["rmia"]["num_references"])
-        ]
+    inputs["refs"] = reference_logits()
     return inputs
 
 

@@ -63,10 +63,7 @@ rule evaluate:
     params:
         ident=lambda w: run_identity(w),
         rmia=canon(config["rmia"]),
-        mis={
-            "shadow_size": config["evaluation"]["mis_shadow_size"],
-            "seed": config["evaluation"]["mis_seed"],
-        },
+        mis=MIS_PARAMS,
         device=config["device"],
     script:
         "../workflow/scripts/evaluate.py"

@@ -100,14 +100,7 @@ rule sequential_evaluate:
         model=seq_path("models", ".pt"),
         data=DATA,
         split=seq_split_path("cum"),
-        refs=lambda w: (
-            [
-                f"{RES}/rmia/ref{k}.logits.npy"
-                for k in range(config["rmia"]["num_references"])
-            ]
-            if config["rmia"]["enabled"]
-            else []
-        ),
+        refs=reference_logits(),
     output:
         metrics=seq_path("metrics", ".csv"),
         arrays=seq_path("metrics", ".npz"),
@@ -134,10 +127,7 @@ rule sequential_evaluate:
             "request": int(w.request),
         },
         rmia=canon(config["rmia"]),
-        mis={
-            "shadow_size": config["evaluation"]["mis_shadow_size"],
-            "seed": config["evaluation"]["mis_seed"],
-        },
+        mis=MIS_PARAMS,
         device=config["device"],
     script:
         "../workflow/scripts/evaluate.py"

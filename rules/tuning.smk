@@ -60,10 +60,7 @@ rule tune_evaluate:
             "point": w.point,
         },
         rmia=canon(config["rmia"]),
-        mis={
-            "shadow_size": config["evaluation"]["mis_shadow_size"],
-            "seed": config["evaluation"]["mis_seed"],
-        },
+        mis=MIS_PARAMS,
         device=config["device"],
     script:
         "../workflow/scripts/evaluate.py"

@@ -1,6 +1,8 @@
 """RL (random labels): D_F with labels drawn uniformly from the other classes, redrawn every epoch,
 mixed with D_R when the setting allows (SPEC §4)."""
 
+import torch
+
 from ..unlearn import Part, fit, random_wrong_labels
 from .base import Method
 
@@ -9,14 +11,9 @@ def random_label_parts(r):
     """epoch -> parts; the forget labels are redrawn for every epoch (never the true label)."""
     forget = r.data.forget()
     fixed = [r.data.retain()] if r.data.setting == "with_retain" else []
-    gen = None
+    gen = torch.Generator(device=forget.y.device).manual_seed(r.seed + 7919)
 
     def parts(epoch):
-        nonlocal gen
-        if gen is None:
-            import torch
-
-            gen = torch.Generator(device=forget.y.device).manual_seed(r.seed + 7919)
         relabelled = Part("forget", forget.x, random_wrong_labels(forget.y, r.data.num_classes, gen), forget.augment)
         r.stats.setdefault("forget_labels", []).append(relabelled.y.cpu())
         return fixed + [relabelled]
