@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
+import re
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 from reference_attack import pgd_l2_one  # noqa: E402
-from train_throughput import dataloader_loop, workflow_loop  # noqa: E402
+from train_throughput import dataloader_loop, sync, workflow_loop  # noqa: E402
 
 from amunflow.attack import AttackConfig, pgd_l2_adaptive  # noqa: E402
 from amunflow.data import load_bundle  # noqa: E402
@@ -35,11 +36,6 @@ from amunflow.methods import REGISTRY  # noqa: E402
 from amunflow.models import build_model  # noqa: E402
 from amunflow.train import TrainConfig, augment, pick_device, to_float, train  # noqa: E402
 from amunflow.unlearn import DataViews, Hyper, Run  # noqa: E402
-
-
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def input_share(model, x, y, batch, device, precision, channels_last, steps=20):
@@ -91,24 +87,37 @@ def amun_vs_retrain_epoch(width, n, batch, device, precision, channels_last):
     return (time.perf_counter() - t0) / t_retrain
 
 
-def attack_rows(args, device):
-    ckpt = Path(args.checkpoint)
+def attack_model(args, device):
+    """The model D_A is built on: the default run's original if present; else one trained here for a
+    few epochs on the dataset bundle (if present) or on random images; returns (model, x, y, source)."""
+    ckpt, bundle = Path(args.checkpoint), Path(args.data)
+    rs = np.random.RandomState(0)
+    if bundle.exists():
+        data = load_bundle(bundle)
+        x_all, y_all = data.train_x, data.train_y
+    else:
+        x_all = rs.randint(0, 256, (max(args.attack_images, 2048), 3, 32, 32), dtype=np.uint8)
+        y_all = rs.randint(0, 10, len(x_all))
     if ckpt.exists():
         model, meta = load_model(ckpt, device)
-        data = load_bundle(args.data)
-        idx = np.random.RandomState(0).choice(len(data.train_y), min(args.attack_images, len(data.train_y)), replace=False)
-        x, y, src = torch.as_tensor(data.train_x[idx]), data.train_y[idx], f"{ckpt} (width {meta['model']['width']})"
-    else:  # a quickly trained model on random images: the cost comparison still holds
-        rs = np.random.RandomState(0)
-        x = torch.as_tensor(rs.randint(0, 256, (args.attack_images, 3, 32, 32), dtype=np.uint8))
-        y = rs.randint(0, 10, args.attack_images)
+        src = f"{ckpt} (width {meta['model']['width']})"
+    else:
         torch.manual_seed(0)
-        model = build_model({"arch": "resnet18", "width": args.width}, 10).to(device)
-        train(model, x.numpy(), y, TrainConfig(epochs=3, batch_size=128), 0, device, progress_file=False)
-        src = f"random-data model, width {args.width}"
-    cfg = AttackConfig(eps_init=0.04, steps=50, batch_size=args.attack_batch, precision=args.attack_precision,
-                       channels_last=args.attack_precision == "bf16")  # fmt: skip
-    pgd_l2_adaptive(model, x[:8], y[:8], cfg, device, progress_file=False)
+        model = build_model({"arch": "resnet18", "width": args.width}, int(y_all.max()) + 1).to(device)
+        model = model.to(memory_format=torch.channels_last)
+        cfg = TrainConfig(epochs=args.attack_model_epochs, batch_size=128, lr=0.05, lr_step=10**6, precision="bf16",
+                          channels_last=True)  # fmt: skip
+        train(model, x_all, y_all, cfg, 0, device, progress_file=False)
+        src = f"width {args.width}, trained {args.attack_model_epochs} epochs on {bundle if bundle.exists() else 'random images'}"
+    idx = rs.choice(len(y_all), min(args.attack_images, len(y_all)), replace=False)
+    return model, torch.as_tensor(x_all[idx]), y_all[idx], src
+
+
+def attack_rows(args, device):
+    model, x, y, src = attack_model(args, device)
+    prec = args.attack_precision
+    cfg = AttackConfig(eps_init=0.04, steps=50, batch_size=args.attack_batch, precision=prec, channels_last=True)
+    pgd_l2_adaptive(model, x[:8], y[:8], cfg, device, progress_file=False)  # warm-up
     adv = pgd_l2_adaptive(model, x, y, cfg, device, progress_file=False)
     sync(device)
     vec = len(y) / adv.wall_time_s
@@ -118,23 +127,30 @@ def attack_rows(args, device):
     for i in range(n_ref):
         pgd_l2_one(model, xf[i], int(y[i]), 0.04, 50, 0.1)
     ref = n_ref / (time.perf_counter() - t0)
+    label = f"{prec}, channels_last, BN folded, batch {args.attack_batch}"
     return [
-        (f"D_A builder (vectorized, {args.attack_precision})", f"{vec:.1f} images/s", f"{vec / ref:.1f}x the per-sample reference ({ref:.2f} images/s)", src),
-        (f"D_A gradient evaluations per sample ({args.attack_precision})", f"{adv.grad_evals.mean():.1f}", f"paper's bound {3 * 50}; max {adv.grad_evals.max()}", src),
-    ]
+        (f"D_A builder ({label})", f"{vec:.1f} images/s", f"{vec / ref:.1f}x the per-sample fp32 reference ({ref:.2f} images/s)",
+         f"{len(y)} images; {src}"),
+        ("D_A for 50,000 images (projected)", f"{50_000 / vec / 60:.1f} min", "", f"at {vec:.0f} images/s"),
+        (f"D_A gradient evaluations per sample ({prec})", f"{adv.grad_evals.mean():.1f}", f"paper's bound {3 * 50}; max {adv.grad_evals.max()}",
+         f"{np.isclose(adv.eps, 0.04).mean():.0%} found at eps_init"),
+    ]  # fmt: skip
 
 
-def default_run_rows():
-    sidecars = list(Path("results").rglob("*.json"))
-    if not sidecars:
+def default_run_rows(log_dir=".snakemake/log"):
+    """End-to-end time of the largest finished workflow run in this checkout's Snakemake logs (first to
+    last timestamp of a log that ends in "N of N steps (100%) done")."""
+    best = None
+    for log in Path(log_dir).glob("*.snakemake.log"):
+        text = log.read_text(errors="replace")
+        done = re.findall(r"^(\d+) of \1 steps \(100%\) done", text, re.M)
+        stamps = re.findall(r"^\[(\w{3} \w{3} +\d+ [\d:]{8} \d{4})\]", text, re.M)
+        if done and len(stamps) >= 2 and (best is None or int(done[-1]) > best[0]):
+            span = datetime.strptime(stamps[-1], "%a %b %d %H:%M:%S %Y") - datetime.strptime(stamps[0], "%a %b %d %H:%M:%S %Y")
+            best = (int(done[-1]), span.total_seconds(), log.name)
+    if best is None:
         return []
-    total = 0.0
-    for p in sidecars:
-        try:
-            total += float(json.loads(p.read_text()).get("wall_time_s") or 0)
-        except (ValueError, AttributeError):
-            pass
-    return [("default run: sum of job wall times", f"{total / 60:.1f} min", f"{len(sidecars)} sidecars in results/", "")]
+    return [("workflow end-to-end (largest finished run)", f"{best[1] / 60:.1f} min", f"{best[0]} jobs", f".snakemake/log/{best[2]}")]
 
 
 def main():
@@ -143,44 +159,68 @@ def main():
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--train-images", type=int, default=2048)
-    ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=None, help="DataLoader workers of the baseline (default: 0 on CPU, 8 on CUDA)")
+    ap.add_argument("--compile", action="store_true", help="also time the workflow loop under torch.compile")
+    ap.add_argument("--skip-attack", action="store_true")
     ap.add_argument("--checkpoint", default="results/models/original/seed1.pt")
     ap.add_argument("--data", default="results/data/dataset.h5")
     ap.add_argument("--attack-images", type=int, default=512)
     ap.add_argument("--attack-batch", type=int, default=512)
-    ap.add_argument("--attack-precision", default="fp32")
+    ap.add_argument("--attack-precision", default="fp32", choices=["fp32", "bf16"])
+    ap.add_argument("--attack-model-epochs", type=int, default=15, help="epochs of the attacked model when --checkpoint is absent")
     ap.add_argument("--reference-images", type=int, default=16)
     ap.add_argument("--epoch-images", type=int, default=5000)
     ap.add_argument("--csv", default=str(HERE / "out" / "suite.csv"))
     args = ap.parse_args()
     device = pick_device(args.device)
+    workers = args.workers if args.workers is not None else (8 if device.type == "cuda" else 0)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    print(f"device: {name}, torch {torch.__version__}", flush=True)
     fast = ("bf16", True)
     rs = np.random.RandomState(0)
     x = rs.randint(0, 256, (args.train_images, 3, 32, 32), dtype=np.uint8)
     y = rs.randint(0, 10, args.train_images)
+    rows = []
+
+    def add(*row):
+        rows.append(tuple(str(v) for v in row))
+        print(rows[-1], flush=True)
 
     def fresh():
         torch.manual_seed(0)
         return build_model({"arch": "resnet18", "width": args.width}, 10).to(device)
 
     workflow_loop(fresh(), x[: 2 * args.batch], y[: 2 * args.batch], args.batch, device, *fast)  # warm-up
-    base = dataloader_loop(fresh(), x, y, args.batch, device, args.workers)
-    rows = [("training, DataLoader + transforms (fp32)", f"{base:.0f} images/s", "1.00x", f"workers={args.workers}")]
-    for prec, cl in (("fp32", False), fast):
-        ips = workflow_loop(fresh(), x, y, args.batch, device, prec, cl)
-        rows.append((f"training, workflow loop ({prec}{', channels_last' if cl else ''})", f"{ips:.0f} images/s",
-                     f"{ips / base:.2f}x", ""))  # fmt: skip
-        print(rows[-1], flush=True)
+    base = dataloader_loop(fresh(), x, y, args.batch, device, workers)
+    add("training, DataLoader + transforms (fp32)", f"{base:.0f} images/s", "1.00x", f"workers={workers}")
+    base_fast = dataloader_loop(fresh(), x, y, args.batch, device, workers, *fast)
+    add("training, DataLoader + transforms (bf16, channels_last)", f"{base_fast:.0f} images/s", f"{base_fast / base:.2f}x", f"workers={workers}")
+    variants = [("fp32", False, False), ("fp32", True, False), ("bf16", True, False)]
+    if args.compile:
+        variants += [("fp32", True, True), ("bf16", True, True)]
+    for prec, cl, comp in variants:
+        ips, warm = workflow_loop(fresh(), x, y, args.batch, device, prec, cl, comp)
+        same = base_fast if (prec, cl) == fast else (base if (prec, cl) == ("fp32", False) else None)
+        note = f"{ips / same:.2f}x the DataLoader loop at the same precision" if same else ""
+        if comp:
+            note = (note + "; " if note else "") + f"compile + warm-up {warm:.0f} s"
+        label = prec + (", channels_last" if cl else "") + (", compile" if comp else "")
+        add(f"training, workflow loop ({label})", f"{ips:.0f} images/s", f"{ips / base:.2f}x", note)
+        if (prec, cl, comp) == ("bf16", True, False):
+            epoch_s = 50_000 / ips
+            add("CIFAR-10 epoch (50,000 images), workflow bf16", f"{epoch_s:.1f} s", f"201 epochs: {201 * epoch_s / 60:.1f} min", "")
     share = input_share(fresh().to(memory_format=torch.channels_last), x, y, args.batch, device, *fast)
-    rows.append(("input share of step time (bf16, channels_last)", f"{100 * share:.1f}%", "", ""))
-    rows += attack_rows(args, device)
-    print(rows[-1], flush=True)
+    add("input share of step time (bf16, channels_last)", f"{100 * share:.1f}%", "", "gather + to float + crop/flip")
+    if not args.skip_attack:
+        for r in attack_rows(args, device):
+            add(*r)
     ratio = amun_vs_retrain_epoch(args.width, args.epoch_images, args.batch, device, *fast)
-    rows.append(("AMUN epoch (with D_R) / retraining epoch", f"{ratio:.2f}", f"{args.epoch_images} images, 10% forget", ""))
-    rows += default_run_rows()
+    add("AMUN epoch (with D_R) / retraining epoch", f"{ratio:.2f}", f"{args.epoch_images} images, 10% forget",
+        "by sample count: 1.22")  # fmt: skip
+    for r in default_run_rows():
+        add(*r)
 
-    print(f"\nBenchmarks: ResNet-18 width {args.width}, batch {args.batch}, device: {name}\n")
+    print(f"\nBenchmarks: ResNet-18 width {args.width}, batch {args.batch}, device: {name}, torch {torch.__version__}\n")
     print("| measurement | value | comparison | note |")
     print("|---|---|---|---|")
     for r in rows:

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from amunflow.models import build_model
-from amunflow.train import TrainConfig, pick_device, train
+from amunflow.train import TrainConfig, autocast, pick_device, train
 
 
 class UInt8Images(Dataset):
@@ -34,35 +34,60 @@ class UInt8Images(Dataset):
         return self.tf(torch.from_numpy(self.x[i])), int(self.y[i])
 
 
-def dataloader_loop(model, x, y, batch, device, workers):
-    """The usual recipe: per-sample transforms in a DataLoader, fp32, one pass; returns images/s."""
+def dataloader_loop(model, x, y, batch, device, workers, precision="fp32", channels_last=False):
+    """The usual recipe: per-sample torchvision transforms in a DataLoader (pinned memory and
+    persistent workers on CUDA), one timed pass after a two-batch warm-up; returns images/s."""
     tf = transforms.Compose([
         transforms.ConvertImageDtype(torch.float32), transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
     ])  # fmt: skip
-    loader = DataLoader(UInt8Images(x, y, tf), batch_size=batch, shuffle=True, num_workers=workers)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    model.train()
-    t0 = time.perf_counter()
-    for xb, yb in loader:
-        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-        loss = F.cross_entropy(model(xb), yb)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return len(y) / (time.perf_counter() - t0)
-
-
-def workflow_loop(model, x, y, batch, device, precision, channels_last):
-    cfg = TrainConfig(epochs=1, batch_size=batch, precision=precision, channels_last=channels_last)
+    loader = DataLoader(UInt8Images(x, y, tf), batch_size=batch, shuffle=True, num_workers=workers,
+                        pin_memory=device.type == "cuda", persistent_workers=workers > 0)  # fmt: skip
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    model.train()
+
+    def one_pass(max_batches=None):
+        for i, (xb, yb) in enumerate(loader):
+            if max_batches is not None and i >= max_batches:
+                break
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            if channels_last:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            with autocast(device, precision):
+                loss = F.cross_entropy(model(xb).float(), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+    one_pass(2)
+    sync(device)
+    t0 = time.perf_counter()
+    one_pass()
+    sync(device)
+    return len(y) / (time.perf_counter() - t0)
+
+
+def workflow_loop(model, x, y, batch, device, precision, channels_last, compile=False):
+    """Images/s of the workflow's ``train`` over (x, y), timed after a warm-up on the same model (which
+    also compiles it for both batch shapes of an epoch); returns (images/s, warm-up seconds)."""
+    cfg = TrainConfig(epochs=1, batch_size=batch, precision=precision, channels_last=channels_last, compile=compile)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    n_warm = 2 * batch + len(y) % batch
+    t0 = time.perf_counter()
+    train(model, x[:n_warm], y[:n_warm], cfg, seed=1, device=device, progress_file=False)
+    sync(device)
+    warm = time.perf_counter() - t0
     t0 = time.perf_counter()
     train(model, x, y, cfg, seed=0, device=device, progress_file=False)
+    sync(device)
+    return len(y) / (time.perf_counter() - t0), warm
+
+
+def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return len(y) / (time.perf_counter() - t0)
 
 
 def main():
@@ -86,13 +111,11 @@ def main():
             torch.manual_seed(0)
             return build_model({"arch": "resnet18", "width": width}, 10).to(device)
 
-        # warm-up (allocator, cudnn autotune, thread pools)
-        workflow_loop(fresh(), x[: 2 * args.batch], y[: 2 * args.batch], args.batch, device, "fp32", False)
         base = dataloader_loop(fresh(), x, y, args.batch, device, args.workers)
         rows.append(dict(width=width, loop=f"DataLoader+transforms (workers={args.workers})", precision="fp32",
                          channels_last=False, images_per_s=base, ratio=1.0))  # fmt: skip
         for prec, cl in (("fp32", False), ("fp32", True), ("bf16", True)):
-            ips = workflow_loop(fresh(), x, y, args.batch, device, prec, cl)
+            ips, _ = workflow_loop(fresh(), x, y, args.batch, device, prec, cl)
             rows.append(dict(width=width, loop="workflow (device-resident)", precision=prec, channels_last=cl,
                              images_per_s=ips, ratio=ips / base))  # fmt: skip
         print(f"width {width} done", flush=True)

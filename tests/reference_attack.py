@@ -23,7 +23,7 @@ def pgd_l2_one(model, x, y, eps_init, steps, step_ratio, max_rounds=20):
             if t == steps:  # this round's last iterate is still correct
                 break
             a = adv.clone().requires_grad_(True)
-            loss = F.cross_entropy(model(a[None]), torch.tensor([y]))
+            loss = F.cross_entropy(model(a[None]), torch.tensor([y], device=x.device))
             (g,) = torch.autograd.grad(loss, a)
             g = g / (g.norm() + 1e-10)
             a = adv + eps * step_ratio * g

@@ -10,7 +10,7 @@ from amunflow.methods.l1_sparse import alpha_at
 from amunflow.models import build_model
 from amunflow.saliency import mask_from_scores, saliency_scores
 from amunflow.train import TrainConfig, train
-from amunflow.unlearn import AccessError, DataViews, Hyper, Run, batches, gather
+from amunflow.unlearn import AccessError, DataViews, Hyper, Mixture, Run
 from amunflow.unlearn_job import resolve_hyper
 
 CPU = torch.device("cpu")
@@ -156,18 +156,24 @@ def test_mixed_batches_augment_only_flagged_parts():
 
     a = Part("clean", torch.full((10, 3, 8, 8), 255, dtype=torch.uint8), torch.zeros(10, dtype=torch.long), True)
     b = Part("adv", torch.rand(6, 3, 8, 8), torch.ones(6, dtype=torch.long), False)
+    c = Part("more", torch.full((4, 3, 8, 8), 255, dtype=torch.uint8), torch.full((4,), 2, dtype=torch.long), True)
     gen = torch.Generator().manual_seed(0)
     hp = Hyper(crop_padding=2)
-    n = 0
-    for chunks in batches([a, b], 5, gen):
-        x, y = gather(chunks, gen, hp)
+    mix = Mixture([b, a, c])
+    labels, cropped = [], 0
+    for idx in mix.batches(5, gen):
+        x, y = mix.gather(idx, gen, hp)
         for xi, yi in zip(x, y):
-            if yi == 1:
+            if yi == 1:  # D_A-like part: an exact, unaugmented image of b
                 assert any(torch.equal(xi, bj) for bj in b.x)
             else:  # a cropped all-ones image: ones with possibly zero borders
                 assert set(xi.unique().tolist()) <= {0.0, 1.0}
-        n += len(y)
-    assert n == 16
+                cropped += bool((xi == 0).any())
+        labels += y.tolist()
+    assert sorted(labels) == [0] * 10 + [1] * 6 + [2] * 4  # every sample of every part exactly once
+    assert cropped > 0, "augmented parts should show crops"
+    # in order (shuffle=False): the augmented pool first, then the rest
+    assert torch.cat([mix.gather(i, gen, hp)[1] for i in mix.batches(7, gen, shuffle=False)]).tolist() == [0] * 10 + [2] * 4 + [1] * 6
 
 
 def test_bs_labels_come_from_the_epoch_start_copy(setup, monkeypatch):

@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from amunflow.models import BasicBlock, ResNet18, VGG19BN, build_model, count_parameters
+from amunflow.models import BasicBlock, ResNet18, VGG19BN, build_model, count_parameters, fold_batchnorm
 
 
 def test_resnet18_width64_matches_paper_parameter_count():
@@ -45,3 +46,29 @@ def test_vgg19_bn_shapes_and_count():
 def test_width_scales_channels():
     m = ResNet18(10, width=16)
     assert m.linear.in_features == 128
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "vgg19_bn"])
+def test_fold_batchnorm_same_function_and_input_gradient(arch):
+    torch.manual_seed(0)
+    m = build_model({"arch": arch, "width": 4}, 10).double()
+    for mod in m.modules():  # non-trivial affine parameters and running statistics
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            torch.nn.init.uniform_(mod.weight, 0.5, 1.5)
+            torch.nn.init.uniform_(mod.bias, -0.2, 0.2)
+    with torch.no_grad():
+        for _ in range(3):
+            m(torch.rand(16, 3, 32, 32, dtype=torch.float64) * 2)
+    m.eval()
+    folded = fold_batchnorm(m)
+    assert not any(isinstance(mod, torch.nn.BatchNorm2d) for mod in folded.modules())
+    assert any(isinstance(mod, torch.nn.BatchNorm2d) for mod in m.modules()), "the original must stay intact"
+    x = torch.rand(5, 3, 32, 32, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0, 1, 2, 3, 4])
+    outs = []
+    for net in (m, folded):
+        out = net(x)
+        (g,) = torch.autograd.grad(torch.nn.functional.cross_entropy(out, y, reduction="sum"), x)
+        outs.append((out.detach(), g))
+    torch.testing.assert_close(outs[1][0], outs[0][0], rtol=1e-9, atol=1e-10)
+    torch.testing.assert_close(outs[1][1], outs[0][1], rtol=1e-9, atol=1e-10)

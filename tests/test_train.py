@@ -63,6 +63,33 @@ def test_bf16_and_channels_last_paths_train():
     assert logits.dtype == torch.float32 and logits.shape == (64, 4)
 
 
+def test_compile_switch_gives_the_eager_result():
+    """train.compile and unlearn compile wrap the model in torch.compile: same updates as eager."""
+    from torch import nn
+
+    from amunflow.unlearn import Hyper, Part, Run, Trainer
+
+    data = synthetic(n_train=64, n_test=8, num_classes=4, image_size=8, seed=4)
+
+    def net():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(256, 4))
+
+    def params(m):
+        return torch.cat([p.detach().flatten() for p in m.parameters()])
+
+    eager, comp = net(), net()
+    for m, flag in ((eager, False), (comp, True)):
+        train(m, data.train_x, data.train_y, TrainConfig(epochs=1, batch_size=16, lr=0.05, compile=flag), 0, CPU,
+              progress_file=False)  # fmt: skip
+        part = Part("forget", torch.as_tensor(data.train_x[:32]), torch.as_tensor(data.train_y[:32]).long())
+        tr = Trainer(Run(m, None, Hyper(lr=0.05, batch_size=16, compile=flag), 0, CPU, progress_file=False))
+        tr.pass_over([part])
+        tr.close()
+    assert not torch.equal(params(eager), params(net()))
+    torch.testing.assert_close(params(comp), params(eager), rtol=1e-4, atol=1e-5)
+
+
 def test_train_job_retrain_uses_only_retain_and_writes_checkpoint(tmp_path):
     data = synthetic(n_train=200, n_test=50, seed=4)
     save_bundle(tmp_path / "d.h5", data)

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import UserError
+from .models import fold_batchnorm
 from .train import autocast
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class AttackConfig:
     batch_size: int = 512
     precision: str = "fp32"
     channels_last: bool = False
+    fold_bn: bool = True  # fold BatchNorm into the convs of a frozen copy (same function, fewer ops)
 
     @classmethod
     def from_config(cls, cfg: dict) -> "AttackConfig":
@@ -66,6 +68,10 @@ class AdversarialSet:
 
     def __len__(self):
         return len(self.index)
+
+
+def _cat(a, b):
+    return np.concatenate([a, b]) if isinstance(a, np.ndarray) else torch.cat([a, b])
 
 
 def _flat_norm(t: torch.Tensor) -> torch.Tensor:
@@ -100,8 +106,9 @@ def pgd_l2_adaptive(
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
+    net = fold_batchnorm(model) if cfg.fold_bn else model
     if cfg.channels_last:
-        model.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)
 
     images = torch.empty((n, *x.shape[1:]), dtype=torch.float32)
     out = {k: np.zeros(n, dtype=t) for k, t in [
@@ -119,28 +126,23 @@ def pgd_l2_adaptive(
         while nxt < n or (state is not None and len(state["idx"])):
             free = cfg.batch_size - (0 if state is None else len(state["idx"]))
             if free > 0 and nxt < n:  # refill the slots of finished samples
-                take = torch.arange(nxt, min(n, nxt + free))
+                take = np.arange(nxt, min(n, nxt + free))
                 nxt += len(take)
-                xb = x[take].to(device)
+                xb = x[torch.as_tensor(take)].to(device)
                 xb = xb.to(dtype) / 255 if xb.dtype == torch.uint8 else xb.to(dtype)
                 k = len(take)
                 zeros = torch.zeros(k, dtype=torch.long, device=device)
                 new = dict(
-                    idx=take.to(device), x=xb, adv=xb, y=y[take].to(device), step=zeros, round=zeros, evals=zeros,
-                    eps=torch.full((k,), cfg.eps_init, dtype=dtype, device=device),
-                    fresh=torch.ones(k, dtype=torch.bool, device=device),
+                    idx=take, x=xb, adv=xb, y=y[torch.as_tensor(take)].to(device), step=zeros, round=zeros, evals=zeros,
+                    eps=torch.full((k,), cfg.eps_init, dtype=dtype, device=device), fresh=np.ones(k, dtype=bool),
                 )  # fmt: skip
-                state = new if state is None else {key: torch.cat([state[key], new[key]]) for key in keys}
+                state = new if state is None else {key: _cat(state[key], new[key]) for key in keys}
             s = state
             adv = s["adv"].detach().requires_grad_(True)
             inp = adv.contiguous(memory_format=torch.channels_last) if cfg.channels_last else adv
             with torch.enable_grad(), autocast(device, cfg.precision):
-                logits = model(inp).float()
+                logits = net(inp).float()
             pred = logits.detach().argmax(1)
-            ids = s["idx"].cpu().numpy()
-            fresh = s["fresh"].cpu().numpy()
-            out["clean_pred"][ids[fresh]] = pred[s["fresh"]].cpu().numpy()
-
             wrong = pred != s["y"]
             over = ~wrong & (s["step"] >= cfg.steps)  # a round without success just ended
             gave_up = over & (s["round"] + 1 >= cfg.max_rounds)
@@ -148,28 +150,36 @@ def pgd_l2_adaptive(
             s["eps"] = torch.where(double, s["eps"] * 2, s["eps"])
             s["round"] = s["round"] + double.long()
             s["step"] = torch.where(double, torch.zeros_like(s["step"]), s["step"])
-
             done = wrong | gave_up
-            if done.any():
-                d = done.nonzero().squeeze(1)
-                di = ids[d.cpu().numpy()]
-                images[di] = s["adv"][d].detach().float().cpu()
-                out["adv_label"][di] = pred[d].cpu().numpy()
-                out["eps"][di] = cfg.eps_init * 2.0 ** s["round"][d].cpu().numpy()  # exact grid value
-                out["delta_norm"][di] = _flat_norm((s["adv"][d] - s["x"][d]).double()).flatten().cpu().numpy()
-                out["grad_evals"][di] = s["evals"][d].cpu().numpy()
-                out["found"][di] = wrong[d].cpu().numpy()
+            # the per-sample bookkeeping crosses to the host once per step (plus the finished images)
+            pred_h, wrong_h, done_h, round_h, evals_h = (
+                torch.stack([pred, wrong.long(), done.long(), s["round"], s["evals"]]).cpu().numpy()
+            )
+            ids, fresh = s["idx"], s["fresh"]
+            out["clean_pred"][ids[fresh]] = pred_h[fresh]
+            d = np.flatnonzero(done_h)
+            if len(d):
+                di, dt = ids[d], torch.as_tensor(d, device=device)
+                adv_d = s["adv"].index_select(0, dt)
+                images[di] = adv_d.float().cpu()
+                out["adv_label"][di] = pred_h[d]
+                out["eps"][di] = cfg.eps_init * 2.0 ** round_h[d]  # exact grid value
+                out["delta_norm"][di] = _flat_norm((adv_d - s["x"].index_select(0, dt)).double()).flatten().cpu().numpy()
+                out["grad_evals"][di] = evals_h[d]
+                out["found"][di] = wrong_h[d].astype(bool)
                 bar.update(len(d))
-            keep = ~done
-            state = {key: v[keep] for key, v in s.items()}
-            if not keep.any():
+            keep = np.flatnonzero(done_h == 0)
+            if not len(keep):
+                state = None
                 continue
-            loss = F.cross_entropy(logits[keep], state["y"], reduction="sum")
+            kt = torch.as_tensor(keep, device=device)
+            state = {key: v[keep] if isinstance(v, np.ndarray) else v.index_select(0, kt) for key, v in s.items()}
+            loss = F.cross_entropy(logits.index_select(0, kt), state["y"], reduction="sum")
             (grad,) = torch.autograd.grad(loss, adv)
             eps_b = state["eps"].view(-1, *([1] * (x.dim() - 1)))
-            state["adv"] = _step(state["adv"], state["x"], grad[keep], eps_b, cfg.step_ratio)
+            state["adv"] = _step(state["adv"], state["x"], grad.index_select(0, kt), eps_b, cfg.step_ratio)
             state["step"], state["evals"] = state["step"] + 1, state["evals"] + 1
-            state["fresh"] = torch.zeros_like(state["fresh"])
+            state["fresh"] = np.zeros(len(keep), dtype=bool)
     finally:
         bar.close()
         for p, r in zip(model.parameters(), req):

@@ -92,6 +92,7 @@ class Hyper:
     flip: bool = True
     precision: str = "fp32"
     channels_last: bool = False
+    compile: bool = False  # torch.compile the model for the SGD steps
     extra: dict = field(default_factory=dict)  # method-specific keys
 
     @classmethod
@@ -114,37 +115,50 @@ class Run:
     stats: dict = field(default_factory=lambda: {"sample_steps": 0, "seen": {}})
 
 
-def batches(parts: list[Part], batch_size: int, gen: torch.Generator, shuffle: bool = True):
-    """Yield (part name per sample, list of (part, local indices)) for one pass over the concatenation."""
-    sizes = [len(p) for p in parts]
-    n = sum(sizes)
-    offsets = np.cumsum([0] + sizes)
-    dev = parts[0].y.device
-    order = torch.randperm(n, device=dev, generator=gen) if shuffle else torch.arange(n, device=dev)
-    for i in range(0, n, batch_size):
-        idx = order[i : i + batch_size]
-        chunks = []
-        for p, lo, hi in zip(parts, offsets[:-1], offsets[1:]):
-            sel = idx[(idx >= lo) & (idx < hi)] - int(lo)
-            if len(sel):
-                chunks.append((p, sel))
-        yield chunks
+class Mixture:
+    """The concatenation of ``parts`` as one stream, gathered batch by batch without host sync.
+
+    Parts are pooled by their augment flag (one device tensor each, built once per pass), so a batch
+    is at most two gathers and one ``torch.where``: no per-batch boolean indexing or ``len()`` of a
+    data-dependent selection, which would stall a GPU at every step.
+    """
+
+    def __init__(self, parts: list[Part]):
+        self.parts = [p for p in parts if p.augment] + [p for p in parts if not p.augment]
+        self.pools = []
+        for flag in (True, False):
+            xs = [p.x for p in self.parts if p.augment == flag and len(p)]
+            if xs:
+                same = all(x.dtype == xs[0].dtype for x in xs)
+                self.pools.append((torch.cat(xs if same else [_as_float(x) for x in xs]), flag))
+        self.y = torch.cat([p.y for p in self.parts])
+        self.n_first = len(self.pools[0][0]) if self.pools else 0
+
+    def __len__(self):
+        return len(self.y)
+
+    def batches(self, batch_size: int, gen: torch.Generator, shuffle: bool = True):
+        """Yield index tensors of one pass over the stream, shuffled with ``gen`` (or in order)."""
+        n, dev = len(self), self.y.device
+        order = torch.randperm(n, device=dev, generator=gen) if shuffle else torch.arange(n, device=dev)
+        for i in range(0, n, batch_size):
+            yield order[i : i + batch_size]
+
+    def gather(self, idx: torch.Tensor, gen: torch.Generator, hp: "Hyper"):
+        """Float images in [0, 1] (augmented where their part says so) and labels at ``idx``."""
+        xs, lo = [], 0
+        for x, flag in self.pools:
+            xb = _as_float(x[(idx - lo).clamp_(0, len(x) - 1)])
+            xs.append(augment(xb, gen, hp.crop_padding, hp.flip) if flag else xb)
+            lo += len(x)
+        x = xs[0] if len(xs) == 1 else torch.where((idx < self.n_first).view(-1, 1, 1, 1), xs[0], xs[1])
+        if hp.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, self.y[idx]
 
 
-def gather(chunks, gen: torch.Generator, hp: Hyper):
-    """Float images in [0, 1] (augmented where the part says so) and labels of one mixed batch."""
-    xs, ys = [], []
-    for p, sel in chunks:
-        x = p.x[sel]
-        x = x.float().div_(255) if x.dtype == torch.uint8 else x
-        if p.augment:
-            x = augment(x, gen, hp.crop_padding, hp.flip)
-        xs.append(x)
-        ys.append(p.y[sel])
-    x = torch.cat(xs)
-    if hp.channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x, torch.cat(ys)
+def _as_float(x: torch.Tensor) -> torch.Tensor:
+    return x.float().div_(255) if x.dtype == torch.uint8 else x
 
 
 class Trainer:
@@ -160,6 +174,7 @@ class Trainer:
         self.strict_mask = self.mask is not None and not leaky_mask
         wd = 0.0 if self.strict_mask else self.hp.weight_decay
         self.params = dict(self.model.named_parameters())
+        self.net = torch.compile(self.model) if self.hp.compile else self.model
         self.opt = torch.optim.SGD(self.model.parameters(), lr=self.hp.lr, momentum=self.hp.momentum, weight_decay=wd)
         self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=self.hp.lr_step, gamma=self.hp.lr_gamma)
         self.gen = torch.Generator(device=run.device).manual_seed(run.seed)
@@ -170,7 +185,7 @@ class Trainer:
         """One SGD step on CE (sign -1: gradient ascent), plus ``extra_loss(model)`` if given."""
         self.model.train()
         with autocast(self.run.device, self.hp.precision):
-            out = self.model(x)
+            out = self.net(x)
         loss = sign * F.cross_entropy(out.float(), y)
         if extra_loss is not None:
             loss = loss + extra_loss(self.model)
@@ -190,17 +205,17 @@ class Trainer:
 
     def pass_over(self, parts: list[Part], sign=1.0, shuffle=True, relabel: Callable | None = None, extra_loss=None):
         """One pass over the concatenation of ``parts``; returns the mean loss (a device tensor)."""
-        total, count = torch.zeros((), device=self.run.device), 0
+        mix = Mixture(parts)
+        total = torch.zeros((), device=self.run.device)
         seen = self.run.stats["seen"]
-        for chunks in batches(parts, self.hp.batch_size, self.gen, shuffle):
-            for p, sel in chunks:
-                seen[p.name] = seen.get(p.name, 0) + len(sel)
-            x, y = gather(chunks, self.gen, self.hp)
+        for p in mix.parts:  # a pass sees every sample of every part exactly once
+            seen[p.name] = seen.get(p.name, 0) + len(p)
+        for idx in mix.batches(self.hp.batch_size, self.gen, shuffle):
+            x, y = mix.gather(idx, self.gen, self.hp)
             if relabel is not None:
                 y = relabel(x, y)
             total += self.step(x, y, sign, extra_loss) * len(y)
-            count += len(y)
-        return total / max(count, 1)
+        return total / max(len(mix), 1)
 
     def end_epoch(self, epoch: int, loss) -> None:
         loss = float(loss)
