@@ -90,6 +90,23 @@ def test_compile_switch_gives_the_eager_result():
     torch.testing.assert_close(params(comp), params(eager), rtol=1e-4, atol=1e-5)
 
 
+def test_predict_logits_is_the_eval_model_and_leaves_it_intact():
+    data = synthetic(n_train=64, n_test=300, seed=5)
+    torch.manual_seed(0)
+    m = build_model({"arch": "resnet18", "width": 4}, 4)
+    train(m, data.train_x, data.train_y, TrainConfig(epochs=1, batch_size=32, lr=0.05), 0, CPU, progress_file=False)
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    x = torch.as_tensor(data.test_x)
+    with torch.no_grad():
+        expected = m.eval()(x.float() / 255)
+    for kw in ({}, {"batch_size": 7, "channels_last": False}):
+        got = predict_logits(m, x, CPU, **kw)
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+        assert torch.equal(got.argmax(1), expected.argmax(1))
+    assert all(torch.equal(before[k], v) for k, v in m.state_dict().items())
+    assert any(isinstance(mod, torch.nn.BatchNorm2d) for mod in m.modules()) and not m.training
+
+
 def test_train_job_retrain_uses_only_retain_and_writes_checkpoint(tmp_path):
     data = synthetic(n_train=200, n_test=50, seed=4)
     save_bundle(tmp_path / "d.h5", data)
