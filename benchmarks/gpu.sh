@@ -26,7 +26,7 @@ t0=$SECONDS
   --csv "$OUTDIR/gpu_b128.csv" 2>&1 | tee "$OUTDIR/gpu_b128.txt"
 echo "batch 128 done after $((SECONDS - t0)) s"
 "$PY" benchmarks/run.py --width $W --batch 512 --train-images $N --epoch-images $NE --compile \
-  --attack-images $NA --attack-batch $AB --attack-precision bf16 --attack-model-epochs $E --reference-images $NR \
+  --attack-images $NA --attack-batch $AB --attack-precision bf16 --attack-compile --attack-model-epochs $E --reference-images $NR \
   --checkpoint none --csv "$OUTDIR/gpu_b512.csv" 2>&1 | tee "$OUTDIR/gpu_b512.txt"
 echo "batch 512 done after $((SECONDS - t0)) s"
 echo

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import re
 import sys
 import time
+import traceback
 from datetime import datetime
 from pathlib import Path
 
@@ -121,6 +123,17 @@ def attack_rows(args, device):
     adv = pgd_l2_adaptive(model, x, y, cfg, device, progress_file=False)
     sync(device)
     vec = len(y) / adv.wall_time_s
+    compiled = []
+    if args.attack_compile:
+        ccfg = AttackConfig(**{**cfg.__dict__, "compile": True})
+        t0 = time.perf_counter()
+        pgd_l2_adaptive(model, x[: args.attack_batch], y[: args.attack_batch], ccfg, device, progress_file=False)
+        warm = time.perf_counter() - t0
+        cadv = pgd_l2_adaptive(model, x, y, ccfg, device, progress_file=False)
+        sync(device)
+        cvec = len(y) / cadv.wall_time_s
+        compiled = [(f"D_A builder ({prec}, channels_last, BN folded, compile)", f"{cvec:.1f} images/s",
+                     f"{cvec / vec:.2f}x the eager builder", f"compile + warm-up {warm:.0f} s")]  # fmt: skip
     n_ref = min(args.reference_images, len(y))
     xf = x[:n_ref].float().div(255).to(device)
     t0 = time.perf_counter()
@@ -136,7 +149,7 @@ def attack_rows(args, device):
         ("D_A for 50,000 images (projected)", f"{50_000 / vec / 60:.1f} min", "", f"at {vec:.0f} images/s"),
         (f"D_A gradient evaluations per sample ({prec})", f"{adv.grad_evals.mean():.1f}", f"paper's bound {3 * 50}; max {adv.grad_evals.max()}",
          f"{np.isclose(adv.eps, 0.04).mean():.0%} found at eps_init"),
-    ]  # fmt: skip
+    ] + compiled  # fmt: skip
 
 
 def default_run_rows(log_dir=".snakemake/log"):
@@ -169,6 +182,7 @@ def main():
     ap.add_argument("--attack-images", type=int, default=512)
     ap.add_argument("--attack-batch", type=int, default=512)
     ap.add_argument("--attack-precision", default="fp32", choices=["fp32", "bf16"])
+    ap.add_argument("--attack-compile", action="store_true", help="also time the builder under torch.compile")
     ap.add_argument("--attack-model-epochs", type=int, default=15, help="epochs of the attacked model when --checkpoint is absent")
     ap.add_argument("--reference-images", type=int, default=32)
     ap.add_argument("--epoch-images", type=int, default=5000)
@@ -192,33 +206,60 @@ def main():
         torch.manual_seed(0)
         return build_model({"arch": "resnet18", "width": args.width}, 10).to(device)
 
-    workflow_loop(fresh(), x[: 2 * args.batch], y[: 2 * args.batch], args.batch, device, *fast)  # warm-up
-    base = dataloader_loop(fresh(), x, y, args.batch, device, workers)
-    add("training, DataLoader + transforms (fp32)", f"{base:.0f} images/s", "1.00x", f"workers={workers}")
-    base_fast = dataloader_loop(fresh(), x, y, args.batch, device, workers, *fast)
-    add("training, DataLoader + transforms (bf16, channels_last)", f"{base_fast:.0f} images/s", f"{base_fast / base:.2f}x", f"workers={workers}")
-    variants = [("fp32", False, False), ("fp32", True, False), ("bf16", True, False)]
-    if args.compile:
-        variants += [("fp32", True, True), ("bf16", True, True)]
-    for prec, cl, comp in variants:
+    def guarded(label, fn):
+        """Run one measurement; a failure becomes a row, so the rest of the table still comes out."""
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001
+            traceback.print_exc()
+            add(label, "failed", f"{type(e).__name__}: {str(e)[:160]}", "")
+
+    base = {}
+
+    def baselines():
+        workflow_loop(fresh(), x[: 2 * args.batch], y[: 2 * args.batch], args.batch, device, *fast)  # warm-up
+        base["fp32"] = dataloader_loop(fresh(), x, y, args.batch, device, workers)
+        add("training, DataLoader + transforms (fp32)", f"{base['fp32']:.0f} images/s", "1.00x", f"workers={workers}")
+        base["bf16"] = dataloader_loop(fresh(), x, y, args.batch, device, workers, *fast)
+        add("training, DataLoader + transforms (bf16, channels_last)", f"{base['bf16']:.0f} images/s",
+            f"{base['bf16'] / base['fp32']:.2f}x", f"workers={workers}")  # fmt: skip
+
+    def workflow(prec, cl, comp):
         ips, warm = workflow_loop(fresh(), x, y, args.batch, device, prec, cl, comp)
-        same = base_fast if (prec, cl) == fast else (base if (prec, cl) == ("fp32", False) else None)
+        ref = base.get("fp32", math.nan)
+        same = base.get("bf16") if (prec, cl) == fast else (base.get("fp32") if (prec, cl) == ("fp32", False) else None)
         note = f"{ips / same:.2f}x the DataLoader loop at the same precision" if same else ""
         if comp:
             note = (note + "; " if note else "") + f"compile + warm-up {warm:.0f} s"
         label = prec + (", channels_last" if cl else "") + (", compile" if comp else "")
-        add(f"training, workflow loop ({label})", f"{ips:.0f} images/s", f"{ips / base:.2f}x", note)
+        add(f"training, workflow loop ({label})", f"{ips:.0f} images/s", f"{ips / ref:.2f}x", note)
         if (prec, cl, comp) == ("bf16", True, False):
             epoch_s = 50_000 / ips
             add("CIFAR-10 epoch (50,000 images), workflow bf16", f"{epoch_s:.1f} s", f"201 epochs: {201 * epoch_s / 60:.1f} min", "")
-    share = input_share(fresh().to(memory_format=torch.channels_last), x, y, args.batch, device, *fast)
-    add("input share of step time (bf16, channels_last)", f"{100 * share:.1f}%", "", "gather + to float + crop/flip")
-    if not args.skip_attack:
+
+    def share():
+        sh = input_share(fresh().to(memory_format=torch.channels_last), x, y, args.batch, device, *fast)
+        add("input share of step time (bf16, channels_last)", f"{100 * sh:.1f}%", "", "gather + to float + crop/flip")
+
+    def attack():
         for r in attack_rows(args, device):
             add(*r)
-    ratio = amun_vs_retrain_epoch(args.width, args.epoch_images, args.batch, device, *fast)
-    add("AMUN epoch (with D_R) / retraining epoch", f"{ratio:.2f}", f"{args.epoch_images} images, 10% forget",
-        "by sample count: 1.22")  # fmt: skip
+
+    def amun_epoch():
+        ratio = amun_vs_retrain_epoch(args.width, args.epoch_images, args.batch, device, *fast)
+        add("AMUN epoch (with D_R) / retraining epoch", f"{ratio:.2f}", f"{args.epoch_images} images, 10% forget",
+            "by sample count: 1.22")  # fmt: skip
+
+    guarded("training, DataLoader + transforms", baselines)
+    variants = [("fp32", False, False), ("fp32", True, False), ("bf16", True, False)]
+    if args.compile:
+        variants += [("fp32", True, True), ("bf16", True, True)]
+    for v in variants:
+        guarded(f"training, workflow loop {v}", lambda v=v: workflow(*v))
+    guarded("input share of step time", share)
+    if not args.skip_attack:
+        guarded("D_A builder", attack)
+    guarded("AMUN epoch (with D_R) / retraining epoch", amun_epoch)
     for r in default_run_rows():
         add(*r)
 

@@ -53,6 +53,17 @@ def test_vectorized_builder_matches_per_sample_reference(trained):
     assert (adv.clean_pred != adv.label).any(), "the test should include clean-misclassified samples"
 
 
+def test_compiled_and_unfolded_builders_agree_with_the_default(trained):
+    model, x, y = trained
+    x, y = x[:60], y[:60]
+    base = pgd_l2_adaptive(model, x, y, CFG, progress_file=False)
+    for kw in ({"fold_bn": False}, {"compile": True}):
+        other = pgd_l2_adaptive(model, x, y, AttackConfig(**{**CFG.__dict__, **kw}), progress_file=False)
+        np.testing.assert_array_equal(other.adv_label, base.adv_label)
+        np.testing.assert_array_equal(other.grad_evals, base.grad_evals)
+        np.testing.assert_allclose(other.images, base.images, atol=1e-5)
+
+
 def check_invariants(model, x, y, adv, eps_init, atol_logit=0.0):
     assert adv.found.all()
     imgs = torch.as_tensor(adv.images)

@@ -46,6 +46,7 @@ class AttackConfig:
     precision: str = "fp32"
     channels_last: bool = False
     fold_bn: bool = True  # fold BatchNorm into the convs of a frozen copy (same function, fewer ops)
+    compile: bool = False  # torch.compile the attacked copy (dynamic batch size)
 
     @classmethod
     def from_config(cls, cfg: dict) -> "AttackConfig":
@@ -109,6 +110,8 @@ def pgd_l2_adaptive(
     net = fold_batchnorm(model) if cfg.fold_bn else model
     if cfg.channels_last:
         net = net.to(memory_format=torch.channels_last)
+    if cfg.compile:
+        net = torch.compile(net, dynamic=True)
 
     images = torch.empty((n, *x.shape[1:]), dtype=torch.float32)
     out = {k: np.zeros(n, dtype=t) for k, t in [
