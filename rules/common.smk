@@ -6,7 +6,7 @@ import os
 from snakemake.exceptions import WorkflowError
 
 from amunflow import UserError
-from amunflow.config import Experiment, validate_config
+from amunflow.config import SPEED_KEYS, Experiment, validate_config
 from amunflow.methods import REGISTRY
 from amunflow.tuning import parse_point, selected_hyper
 from amunflow.unlearn_job import resolve_hyper
@@ -66,10 +66,16 @@ def adversarial_path(model_seed="{model_seed}", forget=None, split_seed=None):
 
 
 def attack_params():
-    """What decides the attack's result (not where it runs or how the work is split)."""
-    return canon(
-        {k: v for k, v in config["attack"].items() if k not in ("scope", "threads")}
-    )
+    """What decides the attack's result (not where it runs or how the work is split): the speed
+    keys (SPEED_KEYS) reach the script from the config, so changing them reruns nothing.
+    """
+    skip = ("scope", "threads") + SPEED_KEYS["attack"]
+    return canon({k: v for k, v in config["attack"].items() if k not in skip})
+
+
+def train_params(section):
+    """A training section without its speed keys (see attack_params)."""
+    return canon({k: v for k, v in section.items() if k not in SPEED_KEYS["train"]})
 
 
 def adversarial_split_input(wildcards):

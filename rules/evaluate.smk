@@ -37,7 +37,7 @@ rule train_reference:
         runtime=lambda w, attempt: train_resources(attempt)["runtime"],
     params:
         model=canon(config["model"]),
-        train=canon(reference_train_config()),
+        train=train_params(reference_train_config()),
         k=lambda w: int(w.k),
         seed=lambda w: 10000 + int(w.k),
         device=config["device"],

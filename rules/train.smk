@@ -24,7 +24,7 @@ rule train_original:
         runtime=lambda w, attempt: train_resources(attempt)["runtime"],
     params:
         model=canon(config["model"]),
-        train=canon(config["train"]),
+        train=train_params(config["train"]),
         seed=lambda w: int(w.model_seed),
         device=config["device"],
         kind="original",
@@ -55,7 +55,7 @@ rule train_retrain:
         runtime=lambda w, attempt: train_resources(attempt)["runtime"],
     params:
         model=canon(config["model"]),
-        train=canon(config["train"]),
+        train=train_params(config["train"]),
         seed=lambda w: int(w.model_seed),
         device=config["device"],
         kind="retrain",

@@ -65,3 +65,14 @@ def test_experiment_units():
     assert forget_set_id({"kind": "random", "size": 0.5}) == "random0.5"
     assert forget_set_id({"kind": "classes", "classes": [3, "dog"]}) == "classes-3-dog"
     assert copy.deepcopy(cfg) == validate_config(copy.deepcopy(cfg))  # idempotent
+
+
+def test_speed_keys_reach_the_scripts_from_the_config():
+    from types import SimpleNamespace
+
+    from amunflow.smk import with_speed_keys
+
+    smk = SimpleNamespace(config={"attack": {"batch_size": 7, "compile": True, "steps": 3}, "train": {"compile": False}})
+    assert with_speed_keys(smk, "attack", {"steps": 3}) == {"steps": 3, "batch_size": 7, "compile": True}
+    assert with_speed_keys(smk, "train", {"epochs": 2}) == {"epochs": 2, "compile": False}
+    assert with_speed_keys(smk, "train", {"epochs": 2}, overrides={"compile": True}) == {"epochs": 2, "compile": True}

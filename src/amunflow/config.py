@@ -16,6 +16,10 @@ from .splits import forget_count, resolve_classes
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
+# Keys that change how fast a job runs, not what it computes (up to float rounding): they are left
+# out of the rules' params, so changing them reruns nothing; the scripts read them from the config.
+SPEED_KEYS = {"attack": ("batch_size", "compile"), "train": ("compile", "eval_batch_size")}
+
 
 def _with_defaults(cls):
     check_properties = cls.VALIDATORS["properties"]

@@ -11,6 +11,15 @@ import traceback
 import torch
 
 
+def with_speed_keys(smk, section: str, params: dict, overrides: dict | None = None) -> dict:
+    """``params`` plus the speed keys of config section ``section`` (left out of params on purpose),
+    with those of ``overrides`` (e.g. rmia.train over train) taking precedence."""
+    from .config import SPEED_KEYS
+
+    cfg = {**smk.config.get(section, {}), **(overrides or {})}
+    return {**params, **{k: cfg[k] for k in SPEED_KEYS[section] if k in cfg}}
+
+
 def run(snakemake, main) -> None:
     """Call ``main(snakemake, logfile)`` with logging (and tqdm) going to the rule's log file.
 

@@ -5,7 +5,7 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
 
 from amunflow.adversarial import build_job
-from amunflow.smk import run
+from amunflow.smk import run, with_speed_keys
 
 
 def main(smk, logfile):
@@ -13,7 +13,7 @@ def main(smk, logfile):
         model_path=smk.input.model,
         data_path=smk.input.data,
         split_path=smk.input.get("split") or None,
-        attack_cfg=smk.params.attack,
+        attack_cfg=with_speed_keys(smk, "attack", smk.params.attack),
         device=smk.params.device,
         out_path=smk.output.adv,
         progress_file=logfile,

@@ -4,7 +4,7 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
 
-from amunflow.smk import run
+from amunflow.smk import run, with_speed_keys
 from amunflow.training_job import train_job
 
 
@@ -13,7 +13,7 @@ def main(smk, logfile):
         data_path=smk.input.data,
         split_path=smk.input.get("split"),
         model_cfg=smk.params.model,
-        train_cfg=smk.params.train,
+        train_cfg=with_speed_keys(smk, "train", smk.params.train),
         seed=smk.params.seed,
         device=smk.params.device,
         out_model=smk.output.model,
