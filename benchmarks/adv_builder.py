@@ -26,6 +26,29 @@ from amunflow.io import load_model  # noqa: E402
 from amunflow.train import pick_device  # noqa: E402
 
 
+def timed_build(model, x, y, cfg, device, warm):
+    """Algorithm 1 on (x, y), timed after a warm-up on the first ``warm`` samples with the same config:
+    (the result, images/s, warm-up seconds)."""
+    t0 = time.perf_counter()
+    pgd_l2_adaptive(model, x[:warm], y[:warm], cfg, device, progress_file=False)
+    warm_s = time.perf_counter() - t0
+    adv = pgd_l2_adaptive(model, x, y, cfg, device, progress_file=False)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return adv, len(y) / adv.wall_time_s, warm_s
+
+
+def reference_rate(model, x, y, n_ref, eps_init, steps, device, builder_evals):
+    """The per-sample reference on the first ``n_ref`` samples: (its gradient counts, its images/s
+    scaled to the builder's mean cost per image ``builder_evals`` so that a speedup compares equal
+    work, its gradient evaluations per second)."""
+    xf = x[:n_ref].float().div(255).to(device)
+    t0 = time.perf_counter()
+    evals = [pgd_l2_one(model, xf[i], int(y[i]), eps_init, steps, 0.1)[3] for i in range(n_ref)]
+    seconds = time.perf_counter() - t0
+    return evals, n_ref / seconds * np.mean(evals) / builder_evals, sum(evals) / seconds
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", default="results/models/original/seed1.pt")
@@ -52,21 +75,8 @@ def main():
     cfg = AttackConfig(eps_init=args.eps_init, steps=args.steps, batch_size=args.batch, precision=args.precision,
                        channels_last=args.channels_last, fold_bn=not args.no_fold_bn)  # fmt: skip
 
-    pgd_l2_adaptive(model, x[:16], y[:16], cfg, device, progress_file=False)  # warm-up
-    adv = pgd_l2_adaptive(model, x, y, cfg, device, progress_file=False)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    vec_ips = len(y) / adv.wall_time_s
-
-    xf = x[: args.n_ref].float().div(255).to(device)
-    t0 = time.perf_counter()
-    ref_evals = []
-    for i in range(args.n_ref):
-        ref_evals.append(pgd_l2_one(model, xf[i], int(y[i]), args.eps_init, args.steps, 0.1)[3])
-    ref_time = time.perf_counter() - t0
-    # the reference runs on the first n_ref samples only: scale its images/s to the builder's mean
-    # cost per image (gradient evaluations), so the speedup compares equal work
-    ref_ips = args.n_ref / ref_time * np.mean(ref_evals) / adv.grad_evals.mean()
+    adv, vec_ips, _ = timed_build(model, x, y, cfg, device, warm=16)
+    ref_evals, ref_ips, _ = reference_rate(model, x, y, args.n_ref, args.eps_init, args.steps, device, adv.grad_evals.mean())
     if args.precision == "fp32":  # bf16 rounding may move a sample's success by a step
         assert ref_evals == list(adv.grad_evals[: args.n_ref]), "reference and builder disagree on gradient counts"
 

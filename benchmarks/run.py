@@ -27,11 +27,10 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests"))
-from reference_attack import pgd_l2_one  # noqa: E402
+from adv_builder import reference_rate, timed_build  # noqa: E402
 from train_throughput import dataloader_loop, sync, workflow_loop  # noqa: E402
 
-from amunflow.attack import AttackConfig, pgd_l2_adaptive  # noqa: E402
+from amunflow.attack import AttackConfig  # noqa: E402
 from amunflow.data import load_bundle  # noqa: E402
 from amunflow.io import load_model  # noqa: E402
 from amunflow.methods import REGISTRY  # noqa: E402
@@ -119,33 +118,19 @@ def attack_rows(args, device):
     model, x, y, src = attack_model(args, device)
     prec = args.attack_precision
     cfg = AttackConfig(eps_init=0.04, steps=50, batch_size=args.attack_batch, precision=prec, channels_last=True)
-    pgd_l2_adaptive(model, x[:8], y[:8], cfg, device, progress_file=False)  # warm-up
-    adv = pgd_l2_adaptive(model, x, y, cfg, device, progress_file=False)
-    sync(device)
-    vec = len(y) / adv.wall_time_s
+    adv, vec, _ = timed_build(model, x, y, cfg, device, warm=8)
     compiled = []
     if args.attack_compile:
         ccfg = AttackConfig(**{**cfg.__dict__, "compile": True})
-        t0 = time.perf_counter()
-        pgd_l2_adaptive(model, x[: args.attack_batch], y[: args.attack_batch], ccfg, device, progress_file=False)
-        warm = time.perf_counter() - t0
-        cadv = pgd_l2_adaptive(model, x, y, ccfg, device, progress_file=False)
-        sync(device)
-        cvec = len(y) / cadv.wall_time_s
+        _, cvec, warm = timed_build(model, x, y, ccfg, device, warm=args.attack_batch)
         compiled = [(f"D_A builder ({prec}, channels_last, BN folded, compile)", f"{cvec:.1f} images/s",
                      f"{cvec / vec:.2f}x the eager builder", f"compile + warm-up {warm:.0f} s")]  # fmt: skip
     n_ref = min(args.reference_images, len(y))
-    xf = x[:n_ref].float().div(255).to(device)
-    t0 = time.perf_counter()
-    ref_evals = sum(pgd_l2_one(model, xf[i], int(y[i]), 0.04, 50, 0.1)[3] for i in range(n_ref))
-    ref_time = time.perf_counter() - t0
-    # the reference runs on the first n_ref samples only: compare work rates (gradient evaluations
-    # per second, each with its forward check), i.e. images/s at the same mean cost per image
-    ref = n_ref / ref_time * (ref_evals / n_ref) / adv.grad_evals.mean()
+    _, ref, ref_eps = reference_rate(model, x, y, n_ref, 0.04, 50, device, adv.grad_evals.mean())
     label = f"{prec}, channels_last, BN folded, batch {args.attack_batch}"
     return [
         (f"D_A builder ({label})", f"{vec:.1f} images/s", f"{vec / ref:.1f}x the per-sample fp32 reference ({ref:.2f} images/s)",
-         f"{len(y)} images; {src}; reference on {n_ref} images, {ref_evals / ref_time:.0f} gradient evaluations/s"),
+         f"{len(y)} images; {src}; reference on {n_ref} images, {ref_eps:.0f} gradient evaluations/s"),
         ("D_A for 50,000 images (projected)", f"{50_000 / vec / 60:.1f} min", "", f"at {vec:.0f} images/s"),
         (f"D_A gradient evaluations per sample ({prec})", f"{adv.grad_evals.mean():.1f}", f"paper's bound {3 * 50}; max {adv.grad_evals.max()}",
          f"{np.isclose(adv.eps, 0.04).mean():.0%} found at eps_init"),

@@ -121,21 +121,24 @@ def method_inputs(w, split_seed):
     return inputs
 
 
+def selection_input(inst, forget):
+    """{"selected": the tuning selection} where the stage tuned ``inst`` on ``forget`` (the run then
+    waits for the selection checkpoint and reads it), else {}."""
+    if not EXP.is_tuned(inst, forget):
+        return {}
+    return {"selected": checkpoints.select_hyperparameters.get().output.selected}
+
+
 def unlearn_inputs(w):
-    inputs = method_inputs(w, w.split_seed)
-    if EXP.is_tuned(
-        w.method, w.forget
-    ):  # the final run waits for (and reads) the selection
-        inputs["selected"] = checkpoints.select_hyperparameters.get().output.selected
-    return inputs
+    return {**method_inputs(w, w.split_seed), **selection_input(w.method, w.forget)}
 
 
 def hyper_for(inst, setting, forget):
     """A run's hyperparameters: the config's, with the tuning stage's selection where it tuned."""
     hp = resolve_hyper(config["unlearn"], inst, setting)[1]
-    if EXP.is_tuned(inst, forget):
-        selected = checkpoints.select_hyperparameters.get().output.selected
-        hp = {**hp, **selected_hyper(selected, inst, setting, forget)}
+    sel = selection_input(inst, forget)
+    if sel:
+        hp = {**hp, **selected_hyper(sel["selected"], inst, setting, forget)}
     return canon(hp)
 
 
@@ -235,10 +238,9 @@ def seq_unlearn_inputs(w):
     elif spec.needs_adv:  # AMUN: the original model's D_A, built once
         inputs["adv"] = adversarial_path(w.model_seed, w.forget, w.split_seed)
         inputs["adv_source"] = original_path(w.model_seed)
-    if EXP.is_tuned(
-        inst, w.forget
-    ):  # same hyperparameters as the one-shot runs (no re-tuning)
-        inputs["selected"] = checkpoints.select_hyperparameters.get().output.selected
+    inputs.update(
+        selection_input(inst, w.forget)
+    )  # the one-shot runs' values (no re-tuning)
     if spec.needs_mask:
         inputs["mask"] = seq_path(
             "masks",

@@ -131,12 +131,13 @@ def pgd_l2_adaptive(
             if free > 0 and nxt < n:  # refill the slots of finished samples
                 take = np.arange(nxt, min(n, nxt + free))
                 nxt += len(take)
-                xb = x[torch.as_tensor(take)].to(device)
+                take_t = torch.as_tensor(take)
+                xb = x[take_t].to(device)
                 xb = xb.to(dtype) / 255 if xb.dtype == torch.uint8 else xb.to(dtype)
                 k = len(take)
                 zeros = torch.zeros(k, dtype=torch.long, device=device)
                 new = dict(
-                    idx=take, x=xb, adv=xb, y=y[torch.as_tensor(take)].to(device), step=zeros, round=zeros, evals=zeros,
+                    idx=take, x=xb, adv=xb, y=y[take_t].to(device), step=zeros, round=zeros, evals=zeros,
                     eps=torch.full((k,), cfg.eps_init, dtype=dtype, device=device), fresh=np.ones(k, dtype=bool),
                 )  # fmt: skip
                 state = new if state is None else {key: _cat(state[key], new[key]) for key in keys}

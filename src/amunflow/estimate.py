@@ -25,10 +25,10 @@ def estimate(config: dict, n_train: int, n_test: int) -> list[dict]:
     retrain = 0
     units = exp.eval_units()
     sizes = {}
-    for f, spec in exp.forget_sets.items():
-        sizes[f] = forget_count(spec["size"], n_train) if spec["kind"] == "random" else None
+    for f, spec in exp.forget_sets.items():  # class-wise: about one class in ten
+        sizes[f] = forget_count(spec["size"], n_train) if spec["kind"] == "random" else round(n_train / 10)
     for f, s, m in units:
-        retrain += e * (n_train - (sizes[f] or round(n_train / 10)))  # class-wise: about one class in ten
+        retrain += e * (n_train - sizes[f])
     rows.append({"stage": "retrained references", "jobs": len(units), "sample_steps": retrain})
     if config["rmia"]["enabled"]:
         k = config["rmia"]["num_references"]
@@ -38,10 +38,10 @@ def estimate(config: dict, n_train: int, n_test: int) -> list[dict]:
     if config["attack"]["scope"] == "all":
         n_attack, jobs = len(config["model_seeds"]) * n_train, len(config["model_seeds"])
     else:
-        n_attack = sum(sizes[f] or round(n_train / 10) for f, s, m in units)
+        n_attack = sum(sizes[f] for f, s, m in units)
         jobs = len(units)
     rows.append({"stage": "adversarial sets D_A", "jobs": jobs, "sample_steps": 0, "attack_grad_evals": 3 * steps * n_attack})
-    unl = sum(_run_steps(u, inst, setting, sizes[f] or round(n_train / 10), n_train) for inst, setting, f, *_ in exp.unlearn_units())
+    unl = sum(_run_steps(u, inst, setting, sizes[f], n_train) for inst, setting, f, *_ in exp.unlearn_units())
     rows.append({"stage": "unlearning runs", "jobs": len(exp.unlearn_units()), "sample_steps": unl})
     tune = exp.tuning_units()
     if tune:

@@ -10,12 +10,12 @@ import traceback
 
 import torch
 
+from .config import SPEED_KEYS
+
 
 def with_speed_keys(smk, section: str, params: dict, overrides: dict | None = None) -> dict:
     """``params`` plus the speed keys of config section ``section`` (left out of params on purpose),
     with those of ``overrides`` (e.g. rmia.train over train) taking precedence."""
-    from .config import SPEED_KEYS
-
     cfg = {**smk.config.get(section, {}), **(overrides or {})}
     return {**params, **{k: cfg[k] for k in SPEED_KEYS[section] if k in cfg}}
 
