@@ -40,7 +40,7 @@ wildcard_constraints:
     setting=r"with_retain|forget_only|reference",
     k=r"\d+",
     request=r"\d+",
-    point=r"lr[0-9.e+-]+_step\d+(_mask[0-9.e+-]+)?",
+    point=r"lr[0-9.e+-]+_step\d+(_mask[0-9.e+-]+)?(_mix[a-z]+)?",
     run=r"\d+",
 
 
@@ -274,10 +274,7 @@ def reference_logits():
     ]
 
 
-MIS_PARAMS = {
-    "shadow_size": config["evaluation"]["mis_shadow_size"],
-    "seed": config["evaluation"]["mis_seed"],
-}
+MIS_PARAMS = {"seed": config["evaluation"]["mis_seed"]}
 
 
 def reference_train_config():
@@ -354,6 +351,7 @@ def report_targets():
     return (
         [f"{RES}/tables/aggregate.csv", f"{RES}/plots/gap.png"]
         + [f"{RES}/tables/{x}.{e}" for x in s for e in ("md", "tex", "html")]
+        + [f"{RES}/tables/cost.{e}" for e in ("md", "html")]
         + [
             f"{RES}/plots/{kind}_{x}.png"
             for x in s

@@ -83,10 +83,12 @@ rule aggregate:
             f"{RES}/tables/{{setting}}.{{ext}}",
             setting=config["unlearn"]["settings"],
             ext=["md", "tex"],
-        ),
+        )
+        + [f"{RES}/tables/cost.md"],
         html=report(
             expand(
-                f"{RES}/tables/{{setting}}.html", setting=config["unlearn"]["settings"]
+                f"{RES}/tables/{{setting}}.html",
+                setting=config["unlearn"]["settings"] + ["cost"],
             ),
             caption="../workflow/report/table.rst",
             category="Tables",

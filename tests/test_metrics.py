@@ -5,10 +5,11 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
+from sklearn.svm import SVC
 
 from amunflow.evaluation import add_gaps, aggregate, render_table, table_cells
 from amunflow.metrics import (
-    avg_gap, balanced_auc, keep_matrix, mis, param_distance, rmia_aucs, rmia_scores, taylor_soft_margin,
+    avg_gap, keep_matrix, mis, param_distance, rmia_aucs, rmia_scores, taylor_soft_margin,
     true_class_confidence,
 )  # fmt: skip
 
@@ -65,18 +66,35 @@ def test_rmia_score_with_nonpositive_ratios_uses_the_general_path():
     np.testing.assert_allclose(rmia_scores(target, refs, 2.0), direct_rmia(target, refs, 2.0), atol=1e-12)
 
 
-def test_balanced_auc_agrees_with_scikit_learn():
+def official_rmia_aucs(score_forget, score_remain, score_test):
+    """rmia_evaluate.py's loop, written out as the AMUN code does it (global RNG, draws in this order)."""
+    test_len, forget_len, retain_len = len(score_test), len(score_forget), len(score_remain)
+    min_length = np.min([test_len, forget_len, retain_len])
+    ft, fr, rt = [], [], []
+    for seed_sub in range(3):
+        np.random.seed(seed_sub)
+        t = np.random.choice(test_len, min_length, replace=False) if test_len > min_length else np.arange(test_len)
+        f = np.random.choice(forget_len, min_length, replace=False) if forget_len > min_length else np.arange(forget_len)
+        r = np.random.choice(retain_len, min_length, replace=False) if retain_len > min_length else np.arange(retain_len)
+        ones, zeros = np.ones(min_length), np.zeros(min_length)
+        ft.append(roc_auc_score(np.concatenate([ones, zeros]), np.concatenate([score_forget[f], score_test[t]])))
+        fr.append(roc_auc_score(np.concatenate([zeros, ones]), np.concatenate([score_forget[f], score_remain[r]])))
+        rt.append(roc_auc_score(np.concatenate([ones, zeros]), np.concatenate([score_remain[r], score_test[t]])))
+    return {"ft_auc": 100 * np.mean(ft), "fr_auc": 100 * np.mean(fr), "rt_auc": 100 * np.mean(rt)}
+
+
+@pytest.mark.parametrize("sizes", [(30, 200, 50), (80, 40, 300), (60, 60, 60), (25, 400, 25)])
+def test_rmia_aucs_draw_for_draw_as_the_amun_code(sizes):
+    n_forget, n_retain, n_test = sizes
     rs = np.random.RandomState(3)
-    pos, neg = rs.normal(1, 1, 50), rs.normal(0, 1, 50)
-    ref = 100 * roc_auc_score(np.r_[np.ones(50), np.zeros(50)], np.r_[pos, neg])
-    assert balanced_auc(pos, neg) == pytest.approx(ref)  # n = all: every subsample is a permutation
-    neg2 = rs.normal(0, 1, 80)
-    expected = []
-    for s in (0, 1, 2):
-        r = np.random.RandomState(s)
-        a, b = r.choice(pos, 50, replace=False), r.choice(neg2, 50, replace=False)
-        expected.append(roc_auc_score(np.r_[np.ones(50), np.zeros(50)], np.r_[a, b]))
-    assert balanced_auc(pos, neg2) == pytest.approx(100 * np.mean(expected))
+    scores = rs.uniform(0, 1, n_forget + n_retain + n_test)
+    scores[: n_forget] += 0.1  # some signal, so that the draws matter
+    forget = rs.permutation(n_forget + n_retain)[:n_forget]  # in draw order, as a split's forget set
+    retain = np.setdiff1d(np.arange(n_forget + n_retain), forget)
+    test = np.arange(n_forget + n_retain, len(scores))
+    got = rmia_aucs(scores, forget, retain, test)
+    want = official_rmia_aucs(scores[forget], scores[retain], scores[test])
+    assert got == pytest.approx(want, abs=1e-12)
 
 
 def test_rmia_aucs_directions():
@@ -96,6 +114,31 @@ def test_mis_separable_cases():
     np.testing.assert_allclose(conf, [math.exp(2) / (math.exp(2) + 1), 0.5])
 
 
+def official_mis(conf_retain, conf_test, conf_forget, seed=1):
+    """mia_evaluate.py + evaluation/SVC_MIA.py written out: |D_T| members from D_R, SVC on confidence."""
+    np.random.seed(seed)
+    random_indices = np.random.choice(list(range(len(conf_retain))), size=len(conf_test), replace=False)
+    shadow_train = conf_retain[random_indices]
+    x_shadow = np.concatenate([shadow_train, conf_test]).reshape(-1, 1)
+    y_shadow = np.concatenate([np.ones(len(shadow_train)), np.zeros(len(conf_test))])
+    clf = SVC(C=3, gamma="auto", kernel="rbf")
+    clf.fit(x_shadow, y_shadow)
+    return 100 * (1 - clf.predict(conf_forget.reshape(-1, 1)).mean())
+
+
+def test_mis_is_the_official_balanced_draw():
+    rs = np.random.RandomState(4)
+    # members are more confident than non-members, with overlap; D_R much larger than D_T, as at
+    # reduced scale (4,500 retain vs 2,000 test in the default config)
+    conf_retain = np.clip(rs.beta(8, 1, 900), 0, 1)
+    conf_test = np.clip(rs.beta(3, 1.5, 200), 0, 1)
+    conf_forget = np.clip(np.r_[rs.beta(8, 1, 50), rs.beta(3, 1.5, 50)], 0, 1)
+    got = mis(conf_retain, conf_test, conf_forget)
+    assert got == pytest.approx(official_mis(conf_retain, conf_test, conf_forget))
+    assert 5 < got < 95  # the balanced attack says something; all 900 members would say "member" everywhere
+    assert mis(conf_retain, conf_test, conf_forget, seed=7) == pytest.approx(official_mis(conf_retain, conf_test, conf_forget, 7))
+
+
 def test_avg_gap_reproduces_the_papers_check():
     amun = {"unlearn_acc": 95.45, "retain_acc": 99.57, "test_acc": 93.45, "ft_auc": 50.18}
     retrain = {"unlearn_acc": 94.49, "retain_acc": 100.0, "test_acc": 94.33, "ft_auc": 50.00}
@@ -110,7 +153,8 @@ def test_param_distance_ignores_bn_statistics():
 
 def runs_frame():
     base = dict(base_method="x", forget="random0.1", split_seed=1, run=1, mis=0.0, fr_auc=0.0, rt_auc=0.0,
-                l2_to_retrain=0.0, wall_time_s=1.0, sample_steps=1, wall_time_vs_retrain=0.1, sample_steps_vs_retrain=0.1)  # fmt: skip
+                l2_to_retrain=0.0, wall_time_s=1.0, sample_steps=1, wall_time_vs_retrain=0.1, sample_steps_vs_retrain=0.1,
+                extra_grad_evals=0, work_vs_retrain=0.1, cpu_time_s=1.0, cpu_time_vs_retrain=0.1)  # fmt: skip
     rows = [
         dict(base, method="retrain", setting="reference", model_seed=1, unlearn_acc=90, retain_acc=100, test_acc=90, ft_auc=50),
         dict(base, method="retrain", setting="reference", model_seed=2, unlearn_acc=92, retain_acc=100, test_acc=92, ft_auc=52),
@@ -131,14 +175,56 @@ def test_gaps_and_aggregate_against_hand_computed_values():
     assert agg.loc["amun", "avg_gap_mean"] == pytest.approx((1.0 + 3.25) / 2)
     assert agg.loc["amun", "avg_gap_std"] == pytest.approx(np.std([1.0, 3.25], ddof=1))
     assert agg.loc["amun", "unlearn_acc_mean"] == 94 and agg.loc["amun", "n_runs"] == 2
-    assert agg.loc["ft", "unlearn_acc_std"] == 0.0 and agg.loc["ft", "n_runs"] == 1
+    assert np.isnan(agg.loc["ft", "unlearn_acc_std"]) and agg.loc["ft", "n_runs"] == 1  # one run: no spread
     cells = table_cells(aggregate(runs), "ft_auc", "with_retain")
     md = render_table(*cells, "md")
     lines = md.strip().splitlines()
-    assert lines[0] == "| method | random0.1 UA | random0.1 RA | random0.1 TA | random0.1 FT AUC | random0.1 Gap |"
-    assert lines[2].startswith("| retrain | 91.00±1.41 |")
-    assert lines[3].endswith("| **2.12±1.59** |")  # amun: the best gap, in bold
-    assert "**" not in lines[4]
+    assert lines[0] == "| method | random0.1 UA | random0.1 RA | random0.1 TA | random0.1 FT AUC | random0.1 Gap | n |"
+    assert lines[2].startswith("| retrain | 91.00±1.41 |") and lines[2].endswith("| 2 |")
+    assert lines[3].endswith("| **2.12±1.59** | 2 |")  # amun: the best gap, in bold
+    assert lines[4] == "| ft | 99.00 | 99.00 | 88.00 | 60.00 | 5.25 | 1 |"  # a single run: no "±0.00"
+    assert "±" not in lines[4] and "mean ± std" in md
     tex = render_table(*cells, "tex")
-    assert "\\textbf{2.12$\\pm$1.59}" in tex and "\\multicolumn{5}{c}{random0.1}" in tex
+    assert "\\textbf{2.12$\\pm$1.59}" in tex and "\\multicolumn{5}{c}{random0.1}" in tex and "ft & 99.00 &" in tex
     assert "<b>2.12±1.59</b>" in render_table(*cells, "html")
+
+
+def test_cost_columns_put_load_free_work_first():
+    from amunflow.evaluation import METRIC_COLUMNS, cost_columns
+
+    retrain = {"kind": "retrain", "sample_steps": 1000, "cpu_time_s": 20.0, "wall_time_s": 10.0}
+    run = {"kind": "unlearned", "sample_steps": 100, "extra_grad_evals": 50, "cpu_time_s": 2.0, "wall_time_s": 4.0}
+    c = cost_columns(run, retrain)
+    assert c["work_vs_retrain"] == pytest.approx(0.15) and c["sample_steps_vs_retrain"] == pytest.approx(0.1)
+    assert c["cpu_time_vs_retrain"] == pytest.approx(0.1) and c["wall_time_vs_retrain"] == pytest.approx(0.4)
+    assert cost_columns(retrain, None)["work_vs_retrain"] == 1.0  # the reference row is its own unit
+    orig = cost_columns({"kind": "original", "sample_steps": 1100}, retrain)
+    assert orig["extra_grad_evals"] == 0 and orig["work_vs_retrain"] == pytest.approx(1.1)
+    assert math.isnan(orig["cpu_time_vs_retrain"])  # not recorded: not guessed
+    assert math.isnan(cost_columns({"kind": "unlearned", "sample_steps": 5}, retrain)["work_vs_retrain"])
+    cost = [c for c in METRIC_COLUMNS if "time" in c or "steps" in c or "work" in c or "grad" in c]
+    assert cost.index("work_vs_retrain") < cost.index("cpu_time_s") < cost.index("wall_time_s")
+
+
+def test_mis_separates_a_memorizing_model_from_its_retrain():
+    """Labels with no signal leave memorization as the only way to fit: the original is confident on
+    D_F as on every member, a model retrained without D_F is not, and MIS must tell them apart."""
+    from amunflow.data import synthetic
+    from amunflow.models import build_model
+    from amunflow.train import TrainConfig, predict_logits, train
+
+    d = synthetic(n_train=200, n_test=50, num_classes=4, image_size=8, seed=0)
+    rs = np.random.RandomState(1)
+    y_train, y_test = rs.randint(0, 4, 200), rs.randint(0, 4, 50)
+    forget = rs.choice(200, 40, replace=False)
+    retain = np.setdiff1d(np.arange(200), forget)
+    cfg = TrainConfig(epochs=40, batch_size=32, lr=0.05, lr_step=30, crop_padding=0, flip=False)
+    scores = {}
+    for name, idx in (("original", np.arange(200)), ("retrain", retain)):
+        torch.manual_seed(0)
+        model = build_model({"arch": "resnet18", "width": 8}, 4)
+        train(model, d.train_x[idx], y_train[idx], cfg, 0, torch.device("cpu"), progress_file=False)
+        conf_train = true_class_confidence(predict_logits(model, torch.as_tensor(d.train_x), "cpu").numpy(), y_train)
+        conf_test = true_class_confidence(predict_logits(model, torch.as_tensor(d.test_x), "cpu").numpy(), y_test)
+        scores[name] = mis(conf_train[retain], conf_test, conf_train[forget])
+    assert scores["original"] < 30 and scores["retrain"] > 60, scores

@@ -23,8 +23,12 @@ log = logging.getLogger(__name__)
 ID_COLUMNS = ["method", "base_method", "setting", "forget", "split_seed", "model_seed", "run"]
 METRIC_COLUMNS = [
     "unlearn_acc", "retain_acc", "test_acc", "mis", "ft_auc", "fr_auc", "rt_auc", "l2_to_retrain",
-    "wall_time_s", "sample_steps", "wall_time_vs_retrain", "sample_steps_vs_retrain",
+    # cost, in work first (the same on any machine and under any load), then CPU and wall time (both
+    # measured; wall time moves with whatever else the machine is doing)
+    "sample_steps", "extra_grad_evals", "work_vs_retrain", "sample_steps_vs_retrain",
+    "cpu_time_s", "cpu_time_vs_retrain", "wall_time_s", "wall_time_vs_retrain",
 ]  # fmt: skip
+REFERENCE_KINDS = ("original", "retrain", "reference")
 
 
 def population(data: ImageData) -> tuple[np.ndarray, np.ndarray]:
@@ -61,13 +65,15 @@ def reference_job(
     model = to_device(build_model(model_cfg, data.num_classes, data.image_size), dev, cfg.channels_last)
     inside = np.flatnonzero(keep[k])
     res = train(model, x[inside], y[inside], cfg, seed, dev, progress_file=progress_file)
-    logits = predict_logits(model, torch.as_tensor(x), dev, cfg.eval_batch_size, cfg.precision, cfg.channels_last)
+    # scored in fp32 whatever the training precision, as every target model is (evaluate_job): a bf16
+    # reference signal would differ from an fp32 one by float rounding alone
+    logits = predict_logits(model, torch.as_tensor(x), dev, cfg.eval_batch_size, "fp32", cfg.channels_last)
     save_array(out_logits, logits.numpy().astype(np.float32))
     meta = dict(
         kind="reference", index=k, seed=seed, model=model_cfg, train=train_cfg, num_classes=data.num_classes,
         image_size=data.image_size, n_train=len(inside), dataset_fingerprint=data.fingerprint(),
         config_hash=stable_hash({"model": model_cfg, "train": train_cfg, "seed": seed, "k": k}),
-        wall_time_s=res.wall_time_s, sample_steps=res.sample_steps,
+        wall_time_s=res.wall_time_s, cpu_time_s=res.cpu_time_s, sample_steps=res.sample_steps,
         in_acc=float((logits[inside].argmax(1).numpy() == y[inside]).mean() * 100),
     )  # fmt: skip
     save_checkpoint(out_model, model, meta)
@@ -99,7 +105,7 @@ def evaluate_job(
 
     row = dict(ident, unlearn_acc=acc(split.forget), retain_acc=acc(split.retain), test_acc=acc(test))
     conf = true_class_confidence(logits, y)
-    row["mis"] = mis(conf[split.retain], conf[test], conf[split.forget], mis_cfg["shadow_size"], mis_cfg["seed"])
+    row["mis"] = mis(conf[split.retain], conf[test], conf[split.forget], mis_cfg["seed"])
     scores = np.full(len(y), np.nan)
     if ref_logit_paths:
         ref_pr = np.stack([taylor_soft_margin(np.load(p), y, **_signal(rmia_cfg)) for p in ref_logit_paths])
@@ -108,15 +114,12 @@ def evaluate_job(
         row.update(rmia_aucs(scores, split.forget, split.retain, test, tuple(rmia_cfg["auc_seeds"])))
     else:
         row.update(ft_auc=math.nan, fr_auc=math.nan, rt_auc=math.nan)
-    row["wall_time_s"] = meta.get("wall_time_s", math.nan)
-    row["sample_steps"] = meta.get("sample_steps", math.nan)
+    row.update(cost_columns(meta, load_checkpoint(retrain_path)[1] if retrain_path else None))
     if retrain_path:
-        r_state, r_meta = load_checkpoint(retrain_path)
+        r_state, _ = load_checkpoint(retrain_path)
         row["l2_to_retrain"] = param_distance({k: v.cpu() for k, v in model.state_dict().items()}, r_state)
-        row["wall_time_vs_retrain"] = row["wall_time_s"] / r_meta["wall_time_s"]
-        row["sample_steps_vs_retrain"] = row["sample_steps"] / r_meta["sample_steps"]
     else:
-        row.update(l2_to_retrain=math.nan, wall_time_vs_retrain=math.nan, sample_steps_vs_retrain=math.nan)
+        row["l2_to_retrain"] = math.nan
     with atomic_path(out_csv) as tmp:
         extra = [k for k in ident if k not in ID_COLUMNS]  # e.g. a tuning grid point
         pd.DataFrame([row], columns=ID_COLUMNS + extra + METRIC_COLUMNS).to_csv(tmp, index=False)
@@ -128,6 +131,29 @@ def evaluate_job(
             )  # fmt: skip
     log.info("%s", row)
     return row
+
+
+def cost_columns(meta: dict, retrain_meta: dict | None) -> dict:
+    """A checkpoint's cost from its sidecar, and as a multiple of its retrained reference's.
+
+    work = SGD sample-steps + the other forward+backward passes per sample the run needed (building
+    its D_A rows, the saliency pass, BS's FGSM); it does not depend on the machine or its load, so
+    it is the comparison to read first. CPU time (all threads of the job) and wall time are measured."""
+    extra = 0 if meta.get("kind") in REFERENCE_KINDS else meta.get("extra_grad_evals", math.nan)
+    out = {
+        "sample_steps": meta.get("sample_steps", math.nan), "extra_grad_evals": extra,
+        "cpu_time_s": meta.get("cpu_time_s", math.nan), "wall_time_s": meta.get("wall_time_s", math.nan),
+    }  # fmt: skip
+    r = retrain_meta or (meta if meta.get("kind") == "retrain" else {})
+
+    def ratio(a, b):
+        return a / b if b and not math.isnan(b) else math.nan
+
+    out["work_vs_retrain"] = ratio(out["sample_steps"] + extra, r.get("sample_steps", math.nan))
+    out["sample_steps_vs_retrain"] = ratio(out["sample_steps"], r.get("sample_steps", math.nan))
+    out["cpu_time_vs_retrain"] = ratio(out["cpu_time_s"], r.get("cpu_time_s", math.nan))
+    out["wall_time_vs_retrain"] = ratio(out["wall_time_s"], r.get("wall_time_s", math.nan))
+    return out
 
 
 def _signal(cfg: dict) -> dict:
@@ -150,10 +176,11 @@ def add_gaps(runs: pd.DataFrame, mia_column: str) -> pd.DataFrame:
 
 
 def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std (ddof=1; 0 for a single run) over split seeds, model seeds and runs."""
+    """Mean and std (ddof=1; NaN for a single run: one run measures no spread) over split seeds, model
+    seeds and runs."""
     cols = METRIC_COLUMNS + ["avg_gap"]
     g = runs.groupby(["method", "base_method", "setting", "forget"], sort=False)[cols]
-    mean, std = g.mean().add_suffix("_mean"), g.std(ddof=1).fillna(0.0).add_suffix("_std")
+    mean, std = g.mean().add_suffix("_mean"), g.std(ddof=1).add_suffix("_std")
     out = pd.concat([mean, std], axis=1)
     out["n_runs"] = g.size()
     return out.reset_index()
@@ -164,8 +191,8 @@ TABLE_COLUMNS = [("unlearn_acc", "UA"), ("retain_acc", "RA"), ("test_acc", "TA")
 
 def table_cells(agg: pd.DataFrame, mia_column: str, setting: str):
     """The paper's layout for one access setting: (forget sets, column labels, rows), each row
-    (method, [(mean, std, bold) or None per forget set and column]); Retrain first; the lowest gap
-    among the methods of each forget set is bold."""
+    (method, [(mean, std, bold) or None per forget set and column], n runs per cell); Retrain first;
+    the lowest gap among the methods of each forget set is bold. std is NaN for a single run."""
     mia_label = {"ft_auc": "FT AUC", "mis": "MIS"}.get(mia_column, mia_column)
     cols = TABLE_COLUMNS + [(mia_column, mia_label), ("avg_gap", "Gap")]
     forgets = list(dict.fromkeys(agg["forget"]))
@@ -186,46 +213,88 @@ def table_cells(agg: pd.DataFrame, mia_column: str, setting: str):
                     cells.append(None)
                 else:
                     cells.append((r[f"{c}_mean"].iloc[0], r[f"{c}_std"].iloc[0], c == "avg_gap" and best.get(f) == m))
-        body.append((m, cells))
+        ns = sorted({int(n) for n in rows.loc[rows["method"] == m, "n_runs"]})
+        body.append((m, cells, "/".join(map(str, ns))))
     return forgets, [lab for _, lab in cols], body
+
+
+TABLE_NOTE = "Cells: mean ± std (ddof 1) over the n runs of a cell (split seeds x model seeds x runs); a single run shows its value alone."
 
 
 def render_table(forgets, labels, body, kind: str) -> str:
     """Markdown, LaTeX (booktabs) or HTML text of :func:`table_cells`' output."""
-    heads = [f"{f} {lab}" for f in forgets for lab in labels]
+    heads = [f"{f} {lab}" for f in forgets for lab in labels] + ["n"]
 
     def fmt(cell, bold_open, bold_close, pm):
         if cell is None:
             return "–"
         mu, sd, bold = cell
-        text = f"{mu:.2f}{pm}{sd:.2f}"
+        text = f"{mu:.2f}" if pd.isna(sd) else f"{mu:.2f}{pm}{sd:.2f}"
         return f"{bold_open}{text}{bold_close}" if bold else text
 
     if kind == "md":
         lines = ["| method | " + " | ".join(heads) + " |", "|" + "---|" * (1 + len(heads))]
-        lines += [f"| {m} | " + " | ".join(fmt(c, "**", "**", "±") for c in cells) + " |" for m, cells in body]
+        lines += [f"| {m} | " + " | ".join(fmt(c, "**", "**", "±") for c in cells) + f" | {n} |" for m, cells, n in body]
+        lines += ["", TABLE_NOTE]
     elif kind == "tex":
-        n = len(labels)
+        k = len(labels)
         lines = [
             "\\begin{tabular}{l" + "r" * len(heads) + "}", "\\toprule",
-            " & " + " & ".join(f"\\multicolumn{{{n}}}{{c}}{{{f}}}" for f in forgets) + " \\\\",
-            "method & " + " & ".join(lab for _ in forgets for lab in labels) + " \\\\", "\\midrule",
+            " & " + " & ".join(f"\\multicolumn{{{k}}}{{c}}{{{f}}}" for f in forgets) + " & \\\\",
+            "method & " + " & ".join(lab for _ in forgets for lab in labels) + " & n \\\\", "\\midrule",
         ]  # fmt: skip
         lines += [
-            m.replace("_", "\\_") + " & " + " & ".join(fmt(c, "\\textbf{", "}", "$\\pm$") for c in cells) + " \\\\"
-            for m, cells in body
+            m.replace("_", "\\_") + " & " + " & ".join(fmt(c, "\\textbf{", "}", "$\\pm$") for c in cells) + f" & {n} \\\\"
+            for m, cells, n in body
         ]
         lines += ["\\bottomrule", "\\end{tabular}"]
     elif kind == "html":
         lines = ["<table>", "<tr><th>method</th>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"]
         lines += [
-            f"<tr><td>{m}</td>" + "".join(f"<td>{fmt(c, '<b>', '</b>', '±')}</td>" for c in cells) + "</tr>"
-            for m, cells in body
+            f"<tr><td>{m}</td>" + "".join(f"<td>{fmt(c, '<b>', '</b>', '±')}</td>" for c in cells) + f"<td>{n}</td></tr>"
+            for m, cells, n in body
         ]
-        lines.append("</table>")
+        lines += ["</table>", f"<p>{TABLE_NOTE}</p>"]
     else:
         raise ValueError(kind)
     return "\n".join(lines) + "\n"
+
+
+COST_COLUMNS = [
+    ("work_vs_retrain", "work ÷ retrain"),
+    ("sample_steps_vs_retrain", "SGD sample-steps ÷ retrain"),
+    ("extra_grad_evals", "other grad. evals"),
+    ("cpu_time_vs_retrain", "CPU time ÷ retrain"),
+    ("wall_time_vs_retrain", "wall time ÷ retrain (load-dependent)"),
+]
+COST_NOTE = (
+    "work = SGD sample-steps + other forward+backward passes per sample (building the run's D_A rows, "
+    "the saliency pass, BS's FGSM), as a multiple of the retrained reference's sample-steps: the same "
+    "on any machine and under any load. CPU time counts all threads of the job; wall time also moves "
+    "with whatever else ran on the machine. Means over the cell's runs."
+)
+
+
+def cost_table(agg: pd.DataFrame) -> pd.DataFrame:
+    """One row per method, setting and forget set: the cost columns' means, work first."""
+    out = agg[["method", "setting", "forget", "n_runs"]].copy()
+    for c, label in COST_COLUMNS:
+        out[label] = agg[f"{c}_mean"]
+    return out
+
+
+def render_cost(table: pd.DataFrame, kind: str) -> str:
+    def fmt(v):
+        return "–" if pd.isna(v) else f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+    cols = list(table.columns)
+    rows = [[str(v) if i < 4 else fmt(v) for i, v in enumerate(r)] for r in table.itertuples(index=False)]
+    if kind == "md":
+        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] + ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines + ["", COST_NOTE]) + "\n"
+    head = "<tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table>{head}{body}</table>\n<p>{COST_NOTE}</p>\n"
 
 
 def aggregate_job(metric_csvs, mia_column: str, settings: list[str], out_runs, out_agg, out_tables: dict) -> None:
@@ -246,3 +315,7 @@ def aggregate_job(metric_csvs, mia_column: str, settings: list[str], out_runs, o
         for kind in ("md", "tex", "html"):
             with atomic_path(out_tables[f"{setting}_{kind}"]) as tmp:
                 tmp.write_text(render_table(*cells, kind))
+    cost = cost_table(agg)
+    for kind in ("md", "html"):
+        with atomic_path(out_tables[f"cost_{kind}"]) as tmp:
+            tmp.write_text(render_cost(cost, kind))

@@ -61,28 +61,32 @@ def rmia_scores(target_pr: np.ndarray, ref_pr: np.ndarray, gamma: float = 2.0) -
     return out
 
 
-def balanced_auc(pos: np.ndarray, neg: np.ndarray, n: int | None = None, seeds=(0, 1, 2)) -> float:
-    """Mean ROC AUC (x100, scikit-learn) over balanced subsamples: for each seed, RandomState(seed) draws
-    n positives and then n negatives without replacement (n defaults to the smaller class)."""
-    n = min(len(pos), len(neg)) if n is None else n
-    aucs = []
+def auc_subsamples(n_test: int, n_forget: int, n_retain: int, seeds=(0, 1, 2)):
+    """The AMUN code's subsamples for the AUCs (rmia_evaluate.py): n = min of the three sizes; for each
+    seed, ``np.random.seed(seed)`` and then, in this order, n test, n forget and n retain positions drawn
+    without replacement, each only when the set is larger than n (else all of it, in order). Yields
+    (test, forget, retain) position arrays; one draw serves FT, FR and RT AUC."""
+    n = min(n_test, n_forget, n_retain)
     for s in seeds:
         rs = np.random.RandomState(s)
-        a, b = rs.choice(pos, n, replace=False), rs.choice(neg, n, replace=False)
-        aucs.append(roc_auc_score(np.r_[np.ones(n), np.zeros(n)], np.r_[a, b]))
-    return 100.0 * float(np.mean(aucs))
+        yield tuple(rs.choice(size, n, replace=False) if size > n else np.arange(size) for size in (n_test, n_forget, n_retain))
+
+
+def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    return roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg])
 
 
 def rmia_aucs(scores: np.ndarray, forget: np.ndarray, retain: np.ndarray, test: np.ndarray, seeds=(0, 1, 2)) -> dict:
-    """FT AUC (D_F as members vs D_T), FR AUC (D_R vs D_F) and RT AUC (D_R vs D_T), each x100, with
-    n = min(|D_F|, |D_R|, |D_T|) per class for all three, as the AMUN code."""
-    n = min(len(forget), len(retain), len(test))
+    """FT AUC (D_F as members vs D_T), FR AUC (D_R vs D_F) and RT AUC (D_R vs D_T), each x100 and
+    averaged over the subsamples of :func:`auc_subsamples`. ``forget`` is in the split's draw order and
+    ``retain`` sorted, as the code's score arrays."""
     f, r, t = scores[forget], scores[retain], scores[test]
-    return {
-        "ft_auc": balanced_auc(f, t, n, seeds),
-        "fr_auc": balanced_auc(r, f, n, seeds),
-        "rt_auc": balanced_auc(r, t, n, seeds),
-    }
+    out = {"ft_auc": [], "fr_auc": [], "rt_auc": []}
+    for ti, fi, ri in auc_subsamples(len(t), len(f), len(r), seeds):
+        out["ft_auc"].append(_auc(f[fi], t[ti]))
+        out["fr_auc"].append(_auc(r[ri], f[fi]))
+        out["rt_auc"].append(_auc(r[ri], t[ti]))
+    return {k: 100.0 * float(np.mean(v)) for k, v in out.items()}
 
 
 # --------------------------------------------------------------------------- SVC MIA (MIS)
@@ -93,11 +97,14 @@ def true_class_confidence(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return p[np.arange(len(labels)), labels]
 
 
-def mis(conf_retain: np.ndarray, conf_test: np.ndarray, conf_forget: np.ndarray, n_shadow=10000, seed=0) -> float:
-    """SalUn's SVC attack: SVC(C=3, rbf, gamma='auto') on the true-class confidence of up to 10,000 D_R
-    samples (members) vs the test set (non-members); MIS = % of D_F predicted non-member."""
+def mis(conf_retain: np.ndarray, conf_test: np.ndarray, conf_forget: np.ndarray, seed: int = 1) -> float:
+    """MIS, the SVC attack of the AMUN code (mia_evaluate.py + evaluation/SVC_MIA.py, SalUn's attack):
+    after ``np.random.seed(seed)`` (the code's default seed 1), |D_T| members drawn from D_R without
+    replacement (all of D_R if it is smaller), the test set as non-members, SVC(C=3, rbf,
+    gamma='auto') on the true-class confidence; MIS = % of D_F predicted non-member."""
     rs = np.random.RandomState(seed)
-    members = conf_retain if len(conf_retain) <= n_shadow else conf_retain[rs.choice(len(conf_retain), n_shadow, replace=False)]
+    n_members = min(len(conf_test), len(conf_retain))
+    members = conf_retain[rs.choice(len(conf_retain), n_members, replace=False)]
     x = np.r_[members, conf_test][:, None]
     y = np.r_[np.ones(len(members)), np.zeros(len(conf_test))]
     clf = SVC(C=3, gamma="auto", kernel="rbf").fit(x, y)
