@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -37,7 +39,7 @@ def setup():
     data = synthetic(n_train=240, n_test=40, num_classes=4, image_size=16, seed=11)
     torch.manual_seed(0)
     model = build_model({"arch": "resnet18", "width": 8}, 4)
-    cfg = TrainConfig(epochs=8, batch_size=32, lr=0.05, lr_step=6)
+    cfg = TrainConfig(epochs=16, batch_size=32, lr=0.05, lr_step=10)
     train(model, data.train_x, data.train_y, cfg, 0, CPU, progress_file=False)
     rs = np.random.RandomState(0)
     forget = rs.choice(240, 40, replace=False)
@@ -176,29 +178,47 @@ def test_mixed_batches_augment_only_flagged_parts():
     assert torch.cat([mix.gather(i, gen, hp)[1] for i in mix.batches(7, gen, shuffle=False)]).tolist() == [0] * 10 + [2] * 4 + [1] * 6
 
 
-def test_bs_labels_come_from_the_epoch_start_copy(setup, monkeypatch):
-    run = make_run(setup, "bs", epochs=2, lr=0.05)
-    snapshots, calls = [], []
-    real_copy, real_fgsm = bs.frozen_copy, bs.fgsm
+def reference_bs_epoch(setup, teacher_after_retain: bool, lr=0.05, eps=0.1):
+    """One BS epoch written out step by step, with every set in one batch and no augmentation (so the
+    pass order cannot matter): a descent step on D_R, the teacher copy, FGSM on D_F with the teacher,
+    its labels, a CE step on D_F."""
+    data, model, forget, retain, _ = setup
+    m = copy.deepcopy(model)
+    opt = torch.optim.SGD(m.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    xr, yr = torch.as_tensor(data.train_x[retain]).float() / 255, torch.as_tensor(data.train_y[retain])
+    xf, yf = torch.as_tensor(data.train_x[forget]).float() / 255, torch.as_tensor(data.train_y[forget])
+    teacher = None if teacher_after_retain else copy.deepcopy(m).eval()
+    m.train()
+    opt.zero_grad()
+    F.cross_entropy(m(xr), yr).backward()
+    opt.step()
+    teacher = teacher or copy.deepcopy(m).eval()
+    xa = xf.clone().requires_grad_(True)
+    F.cross_entropy(teacher(xa), yf).backward()
+    x_adv = torch.round(torch.clamp(xf + eps * xa.grad.sign(), 0, 1) * 255) / 255
+    with torch.no_grad():
+        labels = teacher(x_adv).argmax(1)
+    m.train()
+    opt.zero_grad()
+    F.cross_entropy(m(xf), labels).backward()
+    opt.step()
+    return m, labels
 
-    def recording_copy(model):
-        snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
-        return real_copy(model)
 
-    def recording_fgsm(model, x, y, eps, disc=True):
-        calls.append(model)
-        return real_fgsm(model, x, y, eps, disc)
-
-    monkeypatch.setattr(bs, "frozen_copy", recording_copy)
-    monkeypatch.setattr(bs, "fgsm", recording_fgsm)
+@pytest.mark.parametrize("teacher", ["after_retain", "epoch_start"])
+def test_bs_teacher_timing_matches_a_written_out_epoch(setup, teacher):
+    after, labels_after = reference_bs_epoch(setup, True)
+    before, labels_before = reference_bs_epoch(setup, False)
+    assert (labels_after != labels_before).any()  # the D_R step moves the teacher's labels
+    kw = {} if teacher == "after_retain" else {"teacher": teacher}  # after_retain is the default (AMUN code)
+    run = make_run(setup, "bs", epochs=1, lr=0.05, batch_size=1000, crop_padding=0, flip=False, **kw)
     REGISTRY["bs"].run(run)
-    assert len(snapshots) == 2
-    teachers = list(dict.fromkeys(calls))  # in order of first use
-    assert len(teachers) == 2 and all(t is not run.model and not t.training for t in teachers)
-    for teacher, snap in zip(teachers, snapshots):
-        for k, v in teacher.state_dict().items():
-            assert torch.equal(v, snap[k]), k  # the copy never changed during its epoch
-    assert any(not torch.equal(v, snapshots[1][k]) for k, v in run.model.state_dict().items())
+    want, other = (after, before) if teacher == "after_retain" else (before, after)
+    got = run.model.state_dict()
+    for k, v in want.state_dict().items():
+        if v.is_floating_point():
+            torch.testing.assert_close(got[k], v, rtol=1e-4, atol=1e-5, msg=k)
+    assert any(not torch.allclose(got[k], v, rtol=1e-4, atol=1e-5) for k, v in other.state_dict().items() if v.is_floating_point())
 
 
 def test_fgsm_is_linf_bounded_and_on_the_pixel_grid(setup):
@@ -234,8 +254,17 @@ def test_with_retain_run_does_read_retain(setup):
 
 def test_l1_alpha_schedules():
     assert [alpha_at(1.0, "linear", e, 4) for e in range(4)] == [1.0, 0.75, 0.5, 0.25]
-    # compound: alpha <- (2 - 2t/E) alpha at the start of each epoch t
-    assert [alpha_at(1.0, "compound", e, 4) for e in range(3)] == pytest.approx([2.0, 3.0, 3.0])
+    # compound, by hand for alpha 5e-4 and E = 10: 5e-4, then x2, x1.8, x1.6, ...
+    got = [alpha_at(5e-4, "compound", e, 10) for e in range(10)]
+    hand = [5e-4, 1e-3, 1.8e-3, 2.88e-3, 4.032e-3, 4.8384e-3, 4.8384e-3, 3.87072e-3, 2.322432e-3, 9.289728e-4]
+    assert got == pytest.approx(hand, rel=1e-12)
+    # the AMUN code's loop: the penalty of epoch t uses args.alpha_l1, updated at the end of the epoch
+    alpha_l1, used = 5e-4, []
+    for epoch in range(10):
+        used.append(alpha_l1)
+        alpha_l1 = (2 - 2 * epoch / 10) * alpha_l1
+    assert got == pytest.approx(used, rel=1e-12)
+    assert REGISTRY["l1_sparse"].extra["alpha_schedule"] == "compound"  # the paper's numbers come from it
 
 
 def test_l1_penalty_shrinks_weights(setup):

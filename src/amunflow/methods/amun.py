@@ -6,12 +6,18 @@ mixture advonly: with_retain D_R u D_A;                    forget_only D_A
 One shuffled stream over the concatenation; plain cross-entropy; BN in train mode.
 """
 
+from .. import UserError
 from ..unlearn import fit
 from .base import Method
 
 
+MIXTURES = ("full", "advonly")
+
+
 def run(r):
     mixture = r.hp.extra["mixture"]
+    if mixture not in MIXTURES:
+        raise UserError(f"amun hyperparameter mixture: {mixture!r} is not one of {', '.join(MIXTURES)}.")
     clean = []
     if r.data.setting == "with_retain":
         clean.append(r.data.retain())

@@ -1,13 +1,22 @@
-"""BS (boundary shrink, Chen et al.): every epoch, a descent pass over D_R when the setting allows,
-then for D_F: FGSM (L-inf, bound fgsm_eps, rounded to the 1/255 grid) against a frozen copy of the
-model taken at the start of the epoch; the copy's prediction on the perturbed image becomes the new
-label of the clean image (SPEC §4)."""
+"""BS (boundary shrink; Chen et al., "Boundary unlearning", CVPR 2023), as the AMUN code runs it
+(adversarial_unlearn.py, which produced the paper's numbers): every epoch, a descent pass over D_R in
+its stored order when the setting allows, then a frozen copy of the model (the teacher), then one
+shuffled pass over D_F where each (augmented) forget image x gets the teacher's prediction on its FGSM
+neighbour (L-inf, bound fgsm_eps, rounded to the 1/255 grid) as its new label, and the model takes a
+CE step on (x, new label).
+
+teacher: after_retain (default, the AMUN code) copies the model after the epoch's D_R pass;
+epoch_start copies it before that pass (the same when there is no D_R).
+"""
 
 import torch
 import torch.nn.functional as F
 
+from .. import UserError
 from ..unlearn import Trainer, frozen_copy
 from .base import Method
+
+TEACHER = ("after_retain", "epoch_start")
 
 
 def fgsm(model, x, y, eps: float, discretize: bool = True):
@@ -22,19 +31,23 @@ def fgsm(model, x, y, eps: float, discretize: bool = True):
 def run(r):
     retain = r.data.retain() if r.data.setting == "with_retain" else None
     forget = r.data.forget()
-    eps, disc = r.hp.extra["fgsm_eps"], r.hp.extra["discretize"]
+    eps, disc, when = r.hp.extra["fgsm_eps"], r.hp.extra["discretize"], r.hp.extra["teacher"]
+    if when not in TEACHER:
+        raise UserError(f"bs hyperparameter teacher: {when!r} is not one of {', '.join(TEACHER)}.")
     tr = Trainer(r)
     try:
         for epoch in range(r.hp.epochs):
-            teacher = frozen_copy(r.model)  # the model as it is at the start of this epoch
-            r.stats["teacher"] = teacher
+            teacher = frozen_copy(r.model) if when == "epoch_start" else None
+            if retain is not None:
+                tr.pass_over([retain], shuffle=False)
+            if teacher is None:
+                teacher = frozen_copy(r.model)
 
-            def shrink_labels(x, y):
+            def shrink_labels(x, y, teacher=teacher):
+                r.stats["extra_grad_evals"] += len(y)  # the FGSM pass through the teacher
                 with torch.no_grad():
                     return teacher(fgsm(teacher, x, y, eps, disc)).argmax(1)
 
-            if retain is not None:
-                tr.pass_over([retain], shuffle=False)
             loss = tr.pass_over([forget], relabel=shrink_labels)
             tr.end_epoch(epoch, loss)
     finally:
@@ -42,4 +55,7 @@ def run(r):
     return r.model
 
 
-METHOD = Method(run, "BS: boundary shrinking with FGSM labels", extra={"fgsm_eps": 0.1, "discretize": True})
+METHOD = Method(
+    run, "BS: boundary shrinking with FGSM labels",
+    extra={"fgsm_eps": 0.1, "discretize": True, "teacher": "after_retain"},
+)  # fmt: skip
