@@ -3,7 +3,10 @@ import pytest
 from PIL import Image
 
 from amunflow import UserError
-from amunflow.data import CIFAR10_CLASSES, describe_source, load_bundle, load_source, prepare, synthetic, take_subset
+from amunflow.data import (
+    CIFAR10_CLASSES, class_blocked, describe_source, load_bundle, load_source, prepare, synthetic, take_subset,
+)  # fmt: skip
+from amunflow.splits import make_split
 
 from .conftest import need_cifar_zip
 
@@ -80,3 +83,32 @@ def test_describe_full_cifar_zip():
     z = need_cifar_zip()
     assert describe_source({"name": "imagefolder", "root": str(z)}) == (50000, CIFAR10_CLASSES)
     assert describe_source({"name": "imagefolder", "root": str(z), "subset": 5000})[0] == 5000
+
+
+def test_class_sorted_images_are_stored_interleaved(cifar_small, tmp_path):
+    """An ImageFolder tree lists one class after another; an in-order pass (GA's and BS's D_R pass)
+    over such a bundle would see one or two classes per batch. The bundle stores them interleaved."""
+    src = load_source({"name": "imagefolder", "root": str(cifar_small)})
+    assert class_blocked(src.train_y) and list(src.train_y[:20]) == [0] * 20
+    d = prepare({"name": "imagefolder", "root": str(cifar_small), "subset": None, "test_subset": None}, tmp_path / "b.h5")
+    back = load_bundle(tmp_path / "b.h5")
+    assert not class_blocked(back.train_y) and back.attrs["train_order"].startswith("interleaved")
+    idx = np.asarray(d.attrs["train_source_index"])
+    np.testing.assert_array_equal(np.sort(idx), np.arange(200))  # every image once
+    np.testing.assert_array_equal(back.train_x, src.train_x[idx])  # and traceable to its source
+    np.testing.assert_array_equal(back.train_y, src.train_y[idx])
+    np.testing.assert_array_equal(back.test_x, src.test_x)  # the test set is only evaluated: kept as is
+    split = make_split({"kind": "random", "size": 0.1}, 1, back.train_y, back.classes)
+    classes_per_batch = [len(set(back.train_y[split.retain[i : i + 32]])) for i in range(0, len(split.retain), 32)]
+    assert min(classes_per_batch[:-1]) >= 6, classes_per_batch  # in the source order: 2 or 3 per batch
+    src_split = make_split({"kind": "random", "size": 0.1}, 1, src.train_y, src.classes)
+    assert max(len(set(src.train_y[src_split.retain[i : i + 32]])) for i in range(0, 160, 32)) <= 3
+
+
+def test_random_order_sources_keep_their_order():
+    d = synthetic(n_train=300, n_test=20)
+    assert not class_blocked(d.train_y)
+    s = take_subset(d, None, None, seed=0)
+    np.testing.assert_array_equal(s.train_y, d.train_y)
+    assert s.attrs["train_order"] == "source"
+    assert class_blocked(np.sort(d.train_y)) and not class_blocked(np.array([0, 1] * 50))

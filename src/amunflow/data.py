@@ -182,8 +182,26 @@ def synthetic(n_train=512, n_test=256, num_classes=4, image_size=16, seed=0, noi
 # --------------------------------------------------------------------------- subset + bundle
 
 
+def class_blocked(labels: np.ndarray) -> bool:
+    """True when ``labels`` come in class blocks (an ImageFolder tree lists one class after another):
+    the mean run of equal consecutive labels is over 3x what a random order of the same labels gives."""
+    y = np.asarray(labels)
+    if len(y) < 2:
+        return False
+    runs = 1 + np.count_nonzero(y[1:] != y[:-1])
+    p = np.bincount(y) / len(y)
+    expected_run = 1.0 / max(1.0 - float((p**2).sum()), 1e-12)
+    return len(y) / runs > 3 * expected_run
+
+
 def take_subset(data: ImageData, subset: int | None, test_subset: int | None, seed: int) -> ImageData:
-    """Keep a seeded random subset (original order preserved) of the training and/or test images."""
+    """Keep a seeded random subset (source order preserved) of the training and/or test images.
+
+    Training images that come in class blocks (see :func:`class_blocked`) are stored in a seeded random
+    order instead, drawn from the same RandomState after the subsets: any pass that walks the training
+    set in order (GA's and BS's D_R passes, as in the AMUN code, whose torchvision CIFAR-10 order mixes
+    the classes) then sees mixed batches, not one class at a time. ``train_source_index`` records where
+    every stored image came from."""
     rs = np.random.RandomState(seed)
 
     def pick(n_total, k, key):
@@ -195,7 +213,12 @@ def take_subset(data: ImageData, subset: int | None, test_subset: int | None, se
 
     tr = pick(len(data.train_y), subset, "subset")
     te = pick(len(data.test_y), test_subset, "test_subset")
-    attrs = dict(data.attrs, subset=subset or 0, test_subset=test_subset or 0, subset_seed=seed)
+    order = "source"
+    if class_blocked(data.train_y[tr]):
+        tr = tr[rs.permutation(len(tr))]
+        order = f"interleaved (RandomState({seed}) permutation after the subset draws)"
+        log.info("training images come in class blocks; stored in a seeded random order")
+    attrs = dict(data.attrs, subset=subset or 0, test_subset=test_subset or 0, subset_seed=seed, train_order=order)
     out = ImageData(data.train_x[tr], data.train_y[tr], data.test_x[te], data.test_y[te], data.classes, data.name, attrs)
     out.attrs["train_source_index"] = tr
     out.attrs["test_source_index"] = te
