@@ -4,7 +4,9 @@ import torch
 from torch import nn
 
 from amunflow import UserError
-from amunflow.adversarial import build_job, file_hash, load_for_forget_set, read_adversarial, report_job
+from amunflow.adversarial import (
+    build_job, ensure_valid, file_hash, invalid_rows, load_for_forget_set, read_adversarial, report_job,
+)  # fmt: skip
 from amunflow.attack import AttackConfig, calibrate_eps_init, pgd_l2_adaptive, summarize
 from amunflow.data import save_bundle, synthetic
 from amunflow.io import save_checkpoint
@@ -170,3 +172,61 @@ def test_artifact_roundtrip_checks_and_report(tmp_path):
     import pandas as pd
 
     assert pd.read_csv(tmp_path / "sum.csv")["mean_grad_evals"][0] == pytest.approx(adv.grad_evals.mean())
+
+
+@pytest.fixture(scope="module")
+def resnet_and_data():
+    data = synthetic(n_train=300, n_test=8, num_classes=4, image_size=16, seed=5)
+    torch.manual_seed(0)
+    model = build_model({"arch": "resnet18", "width": 8}, 4)
+    train(model, data.train_x, data.train_y, TrainConfig(epochs=6, batch_size=64, lr=0.05, lr_step=4), 0,
+          torch.device("cpu"), progress_file=False)  # fmt: skip
+    return model.eval(), data
+
+
+def test_ensure_valid_repairs_rows_that_fail_the_fp32_check(resnet_and_data):
+    model, data = resnet_and_data
+    x, y = torch.as_tensor(data.train_x[:80]), data.train_y[:80]
+    cfg = AttackConfig(eps_init=0.05, steps=5, batch_size=64)
+    adv = pgd_l2_adaptive(model, x, y, cfg, progress_file=False)
+    assert not invalid_rows(model, adv, y, "cpu").any()
+    # break some rows as a bf16 build can: the stored image is the clean one (still classified y) or
+    # the stored label is not what the fp32 model predicts
+    broken = np.flatnonzero(adv.found & (adv.clean_pred == y))[:6]
+    adv.images[broken[:3]] = x[broken[:3]].float().numpy() / 255
+    adv.adv_label[broken[3:]] = (adv.adv_label[broken[3:]] + 1) % 4
+    adv.adv_label[broken[3:]] = np.where(adv.adv_label[broken[3:]] == y[broken[3:]], (y[broken[3:]] + 1) % 4, adv.adv_label[broken[3:]])
+    assert invalid_rows(model, adv, y, "cpu").sum() == 6
+    fresh = pgd_l2_adaptive(model, x[torch.as_tensor(broken)], y[broken], cfg, progress_file=False)
+    counts = ensure_valid(model, x, y, adv, cfg, "cpu")
+    assert counts == {"repaired": 6, "invalid_after_repair": 0}
+    assert not invalid_rows(model, adv, y, "cpu").any()
+    np.testing.assert_array_equal(np.flatnonzero(adv.repaired), np.sort(broken))
+    np.testing.assert_array_equal(adv.adv_label[broken], fresh.adv_label)  # the fp32 Algorithm 1 result
+    np.testing.assert_allclose(adv.images[broken], fresh.images, atol=1e-6)
+
+
+def test_continued_attack_steps_before_its_first_check(resnet_and_data):
+    model, data = resnet_and_data
+    x, y = torch.as_tensor(data.train_x[:40]), data.train_y[:40]
+    cfg = AttackConfig(eps_init=0.05, steps=5, batch_size=64)
+    adv = pgd_l2_adaptive(model, x, y, cfg, progress_file=False)
+    rounds = np.rint(np.log2(adv.eps / cfg.eps_init)).astype(np.int64)
+    more = pgd_l2_adaptive(model, x, y, cfg, progress_file=False, start=torch.as_tensor(adv.images), rounds0=rounds)
+    assert (more.grad_evals >= 1).all() and (more.eps >= adv.eps).all()
+    assert (more.adv_label != y).all() and (more.delta_norm <= more.eps + 1e-6).all()
+
+
+def test_bf16_build_stores_only_rows_valid_in_fp32(resnet_and_data, tmp_path):
+    model, data = resnet_and_data
+    save_bundle(tmp_path / "d.h5", data)
+    meta = {"model": {"arch": "resnet18", "width": 8}, "num_classes": 4, "image_size": 16, "dataset_fingerprint": data.fingerprint()}
+    save_checkpoint(tmp_path / "m.pt", model, meta)
+    cfg = {"eps_init": 0.02, "steps": 5, "batch_size": 64, "precision": "bf16"}
+    stats = build_job(tmp_path / "m.pt", tmp_path / "d.h5", None, cfg, "cpu", tmp_path / "a.h5", progress_file=False)
+    adv, attrs = read_adversarial(tmp_path / "a.h5")
+    bare = pgd_l2_adaptive(model, torch.as_tensor(data.train_x), data.train_y, AttackConfig.from_config(cfg), progress_file=False)
+    n_bad = int(invalid_rows(model, bare, data.train_y, "cpu").sum())  # what a bf16 build stored before the check
+    assert stats["repaired"] == attrs["repaired"] == int(adv.repaired.sum()) >= n_bad
+    assert not invalid_rows(model, adv, data.train_y, "cpu").any() and adv.found.all()
+    print(f"bf16 build: {n_bad} of {len(adv)} rows failed the fp32 check and were repaired")

@@ -144,3 +144,21 @@ def test_bad_checkpoint_errors(tmp_path):
 def test_unknown_train_key_rejected():
     with pytest.raises(UserError, match="unknown keys"):
         TrainConfig.from_config({"epochs": 1, "lrr": 0.1})
+
+
+def test_reference_logits_are_fp32_whatever_the_training_precision(tmp_path):
+    """Target models are scored in fp32 (evaluate_job); the RMIA reference signal must be too, or the
+    likelihood ratio measures bf16 rounding as well as membership."""
+    from amunflow.evaluation import keep_job, population, reference_job
+
+    data = synthetic(n_train=96, n_test=32, num_classes=4, image_size=16, seed=2)
+    save_bundle(tmp_path / "d.h5", data)
+    keep_job(tmp_path / "d.h5", 2, 0, tmp_path / "keep.npy")
+    train_cfg = {"epochs": 2, "batch_size": 32, "lr": 0.05, "precision": "bf16", "channels_last": True}
+    reference_job(tmp_path / "d.h5", tmp_path / "keep.npy", 0, {"arch": "resnet18", "width": 8}, train_cfg, 5, "cpu",
+                  tmp_path / "ref0.pt", tmp_path / "ref0.logits.npy", progress_file=False)  # fmt: skip
+    model, _ = load_model(tmp_path / "ref0.pt")
+    x = torch.as_tensor(population(data)[0])
+    saved = np.load(tmp_path / "ref0.logits.npy")
+    np.testing.assert_array_equal(saved, predict_logits(model, x, CPU).numpy())
+    assert not np.array_equal(saved, predict_logits(model, x, CPU, precision="bf16").numpy())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import h5py
@@ -17,10 +17,11 @@ from .attack import AdversarialSet, AttackConfig, calibrate_eps_init, pgd_l2_ada
 from .data import load_bundle
 from .io import atomic_path, load_model, write_json
 from .splits import Split, load_split
-from .train import pick_device
+from .train import pick_device, predict_logits
 
 log = logging.getLogger(__name__)
 FIELDS = ("index", "label", "clean_pred", "adv_label", "eps", "delta_norm", "grad_evals", "found")
+OPTIONAL = {"repaired": bool}  # fields older files lack (read as all False)
 
 
 def file_hash(path, length: int = 16) -> str:
@@ -61,12 +62,13 @@ def build_job(model_path, data_path, split_path, attack_cfg: dict, device: str, 
         model, torch.as_tensor(data.train_x[index]), data.train_y[index], cfg, dev, index=index,
         progress_file=progress_file,
     )  # fmt: skip
+    check = ensure_valid(model, torch.as_tensor(data.train_x[index]), data.train_y[index], adv, cfg, dev)
     if not adv.found.all():
-        log.warning("%d samples found no adversarial example within %d rounds", int((~adv.found).sum()), cfg.max_rounds)
+        log.warning("%d samples have no valid adversarial example within %d rounds", int((~adv.found).sum()), cfg.max_rounds)
     attrs.update(
         {f"attack_{k}": v for k, v in asdict(cfg).items()},
         scope=scope, checkpoint_hash=file_hash(model_path), checkpoint=str(model_path), dataset_fingerprint=fp,
-        dataset=data.name, wall_time_s=adv.wall_time_s, device=str(dev),
+        dataset=data.name, wall_time_s=adv.wall_time_s, device=str(dev), check_precision="fp32", **check,
     )  # fmt: skip
     save_adversarial(out_path, adv, attrs)
     stats = summarize(adv, cfg.eps_init, cfg.steps)
@@ -74,11 +76,57 @@ def build_job(model_path, data_path, split_path, attack_cfg: dict, device: str, 
     return stats
 
 
+def invalid_rows(model, adv: AdversarialSet, y: np.ndarray, device) -> np.ndarray:
+    """Rows marked found whose stored image is not adversarial with its stored label when checked as
+    every evaluation and unlearning run will see it: fp32, eval mode, :func:`predict_logits`."""
+    pred = predict_logits(model, torch.as_tensor(adv.images), device).argmax(1).numpy()
+    return adv.found & ((pred != adv.adv_label) | (adv.adv_label == np.asarray(y)))
+
+
+def ensure_valid(model, x, y, adv: AdversarialSet, cfg: AttackConfig, device, attempts: int = 3) -> dict:
+    """Make every found row of ``adv`` satisfy argmax f(x_adv) = y_adv != y in fp32 (in place).
+
+    A bf16 attack stops at the first iterate the bf16 model misclassifies, which the fp32 model may
+    still classify correctly. Failing rows are attacked again in fp32 from x (Algorithm 1 exactly as
+    an fp32 build), and rows still failing after that (numerical ties) continue from their iterate
+    with at least one more step; each retry is checked again. Rows that never pass are marked not
+    found. Returns the counts for the file's attributes and the summary."""
+    cfg32 = replace(cfg, precision="fp32")
+    repaired = np.zeros(len(adv), dtype=bool)
+    for attempt in range(attempts):
+        bad = np.flatnonzero(invalid_rows(model, adv, y, device))
+        if not len(bad):
+            break
+        log.info("%d of %d adversarial examples fail the fp32 check; attacking them again (try %d)", len(bad), len(adv), attempt + 1)
+        bt = torch.as_tensor(bad)
+        if attempt == 0:
+            res = pgd_l2_adaptive(model, x[bt], y[bad], cfg32, device, progress_file=False)
+        else:
+            rounds = np.rint(np.log2(adv.eps[bad] / cfg.eps_init)).astype(np.int64)
+            res = pgd_l2_adaptive(
+                model, x[bt], y[bad], cfg32, device, progress_file=False, start=torch.as_tensor(adv.images[bad]),
+                rounds0=rounds,
+            )  # fmt: skip
+        for k in ("adv_label", "eps", "delta_norm", "found", "images") + (("clean_pred",) if attempt == 0 else ()):
+            getattr(adv, k)[bad] = getattr(res, k)
+        adv.grad_evals[bad] += res.grad_evals
+        repaired[bad] = True
+    still = invalid_rows(model, adv, y, device)
+    if still.any():
+        log.warning("%d adversarial examples still fail the fp32 check; marked not found", int(still.sum()))
+        adv.found[still] = False
+    adv.repaired = repaired
+    return {"repaired": int(repaired.sum()), "invalid_after_repair": int(still.sum())}
+
+
 def save_adversarial(path, adv: AdversarialSet, attrs: dict) -> None:
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             for k in FIELDS:
                 f.create_dataset(k, data=getattr(adv, k))
+            for k, t in OPTIONAL.items():
+                v = getattr(adv, k)
+                f.create_dataset(k, data=np.zeros(len(adv), dtype=t) if v is None else v)
             chunk = (min(len(adv), 256), *adv.images.shape[1:]) if len(adv) else None
             f.create_dataset(
                 "images", data=adv.images.astype(np.float32), chunks=chunk, compression="gzip", compression_opts=1,
@@ -93,6 +141,8 @@ def read_adversarial(path) -> tuple[AdversarialSet, dict]:
     try:
         with h5py.File(path, "r") as f:
             fields = {k: f[k][()] for k in FIELDS + ("images",)}
+            n = len(fields["index"])
+            fields.update({k: f[k][()] if k in f else np.zeros(n, dtype=t) for k, t in OPTIONAL.items()})
             attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
     except (OSError, KeyError) as e:
         raise UserError(f"adversarial set {path} is missing or unreadable ({e}); delete it and rerun the workflow.") from e
@@ -120,7 +170,7 @@ def load_for_forget_set(path, checkpoint_path=None, split: Split | None = None, 
             "it was built for another forget set: delete it and rerun the workflow."
         )
     rows = np.array([pos[int(i)] for i in split.forget])
-    sub = AdversarialSet(**{k: getattr(adv, k)[rows] for k in FIELDS + ("images",)}, wall_time_s=adv.wall_time_s)
+    sub = AdversarialSet(**{k: getattr(adv, k)[rows] for k in FIELDS + tuple(OPTIONAL) + ("images",)}, wall_time_s=adv.wall_time_s)
     return sub.images, sub.adv_label, sub
 
 

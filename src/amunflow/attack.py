@@ -66,6 +66,7 @@ class AdversarialSet:
     found: np.ndarray  # False only when max_rounds ran out
     images: np.ndarray  # (N, C, H, W) float32 in [0, 1]
     wall_time_s: float = 0.0
+    repaired: np.ndarray | None = None  # re-attacked after failing the fp32 check (adversarial.ensure_valid)
 
     def __len__(self):
         return len(self.index)
@@ -97,8 +98,14 @@ def pgd_l2_adaptive(
     device: torch.device | str = "cpu",
     index: np.ndarray | None = None,
     progress_file=None,
+    start: torch.Tensor | None = None,
+    rounds0: np.ndarray | None = None,
 ) -> AdversarialSet:
-    """Run Algorithm 1 on (x, y): x float in [0, 1] (or uint8), shape (N, C, H, W), on any device."""
+    """Run Algorithm 1 on (x, y): x float in [0, 1] (or uint8), shape (N, C, H, W), on any device.
+
+    ``start`` (float images) and ``rounds0`` (completed doublings per sample) continue an earlier
+    attack instead: the iterate starts at ``start`` with eps = eps_init * 2^rounds0 and takes at least
+    one step before it is checked (``clean_pred`` is then the prediction at ``start``)."""
     device = torch.device(device)
     x, y = torch.as_tensor(x), torch.as_tensor(y, dtype=torch.long)
     n = len(y)
@@ -136,9 +143,10 @@ def pgd_l2_adaptive(
                 xb = xb.to(dtype) / 255 if xb.dtype == torch.uint8 else xb.to(dtype)
                 k = len(take)
                 zeros = torch.zeros(k, dtype=torch.long, device=device)
+                r0 = zeros if rounds0 is None else torch.as_tensor(rounds0[take], dtype=torch.long, device=device)
                 new = dict(
-                    idx=take, x=xb, adv=xb, y=y[take_t].to(device), step=zeros, round=zeros, evals=zeros,
-                    eps=torch.full((k,), cfg.eps_init, dtype=dtype, device=device), fresh=np.ones(k, dtype=bool),
+                    idx=take, x=xb, adv=xb if start is None else start[take_t].to(device, dtype), y=y[take_t].to(device),
+                    step=zeros, round=r0, evals=zeros, eps=cfg.eps_init * 2.0 ** r0.to(dtype), fresh=np.ones(k, dtype=bool),
                 )  # fmt: skip
                 state = new if state is None else {key: _cat(state[key], new[key]) for key in keys}
             s = state
@@ -148,6 +156,8 @@ def pgd_l2_adaptive(
                 logits = net(inp).float()
             pred = logits.detach().argmax(1)
             wrong = pred != s["y"]
+            if start is not None:  # a continued attack steps before its first check
+                wrong = wrong & (s["evals"] > 0)
             over = ~wrong & (s["step"] >= cfg.steps)  # a round without success just ended
             gave_up = over & (s["round"] + 1 >= cfg.max_rounds)
             double = over & ~gave_up
@@ -216,6 +226,7 @@ def summarize(adv: AdversarialSet, eps_init: float, steps: int) -> dict:
         "n": len(adv),
         "eps_init": eps_init,
         "found_share": float(adv.found.mean()),
+        "repaired": int(adv.repaired.sum()) if adv.repaired is not None else 0,
         "clean_misclassified_share": float((adv.clean_pred != adv.label).mean()),
         "mean_delta_norm": float(adv.delta_norm.mean()),
         "median_delta_norm": float(np.median(adv.delta_norm)),

@@ -91,8 +91,9 @@ def augment(x: torch.Tensor, gen: torch.Generator, padding: int = 4, flip: bool 
     return (x, dy, dx, flips) if return_params else x
 
 
-def to_float(xb_u8: torch.Tensor, channels_last: bool) -> torch.Tensor:
-    x = xb_u8.float().div_(255)
+def to_float(xb: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """uint8 images -> floats in [0, 1]; float images pass through."""
+    x = xb.float().div_(255) if xb.dtype == torch.uint8 else xb.float()
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
@@ -107,7 +108,7 @@ def autocast(device: torch.device, precision: str):
 
 @torch.inference_mode()
 def predict_logits(model, x_u8: torch.Tensor, device, batch_size=0, precision="fp32", channels_last=True):
-    """Logits (float32, on CPU) of ``model`` in eval mode for uint8 images, no augmentation.
+    """Logits (float32, on CPU) of ``model`` in eval mode for uint8 (or [0, 1] float) images, no augmentation.
 
     The passes run through a BatchNorm-folded copy of the model (the same function up to float
     rounding), in channels_last unless told otherwise; ``batch_size`` 0 picks 256 on a CPU (faster
@@ -141,6 +142,7 @@ def accuracy(model, x_u8, y, device, **kw) -> float:
 class TrainResult:
     history: list[dict] = field(default_factory=list)
     wall_time_s: float = 0.0
+    cpu_time_s: float = 0.0  # process CPU time, all threads (less sensitive to other load than wall time)
     sample_steps: int = 0
 
 
@@ -182,7 +184,7 @@ def train(
         total=cfg.epochs * steps_per_epoch, desc="train steps", file=progress_file, mininterval=30, ascii=True,
         disable=progress_file is False,
     )  # fmt: skip
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
     try:
         for epoch in range(cfg.epochs):
             t0 = time.perf_counter()
@@ -216,10 +218,10 @@ def train(
             }  # fmt: skip
             last = epoch + 1 == cfg.epochs
             if eval_sets and (last or (cfg.eval_every and (epoch + 1) % cfg.eval_every == 0)):
-                for name, (ex, ey) in eval_sets.items():
+                for name, (ex, ey) in eval_sets.items():  # always in fp32, as every evaluation
                     row[f"{name}_acc"] = accuracy(
                         model, torch.as_tensor(ex), ey, device, batch_size=cfg.eval_batch_size,
-                        precision=cfg.precision, channels_last=cfg.channels_last,
+                        channels_last=cfg.channels_last,
                     )  # fmt: skip
             result.history.append(row)
             result.sample_steps += n
@@ -236,4 +238,5 @@ def train(
         if fh:
             fh.close()
     result.wall_time_s = time.perf_counter() - t_start
+    result.cpu_time_s = time.process_time() - cpu_start
     return result

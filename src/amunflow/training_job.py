@@ -65,6 +65,7 @@ def train_job(
         "n_train": int(len(train_idx)),
         "epochs": cfg.epochs,
         "wall_time_s": result.wall_time_s,
+        "cpu_time_s": result.cpu_time_s,
         "sample_steps": result.sample_steps,
         "images_per_s": result.sample_steps / result.wall_time_s,
         "final_accuracy": final,

@@ -112,7 +112,9 @@ class Run:
     device: torch.device
     mask: dict | None = None  # parameter name -> {0,1} tensor (SalUn variants)
     progress_file: object = None
-    stats: dict = field(default_factory=lambda: {"sample_steps": 0, "seen": {}})
+    # sample_steps: samples through SGD steps; extra_grad_evals: other forward+backward passes per
+    # sample (BS's FGSM; the D_A and mask costs are added by the job)
+    stats: dict = field(default_factory=lambda: {"sample_steps": 0, "extra_grad_evals": 0, "seen": {}})
 
 
 class Mixture:
@@ -179,7 +181,7 @@ class Trainer:
         self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=self.hp.lr_step, gamma=self.hp.lr_gamma)
         self.gen = torch.Generator(device=run.device).manual_seed(run.seed)
         self.bar = tqdm(desc="unlearn steps", file=run.progress_file, mininterval=30, ascii=True, disable=run.progress_file is False)
-        self.t0 = time.perf_counter()
+        self.t0, self.cpu0 = time.perf_counter(), time.process_time()
 
     def step(self, x, y, sign: float = 1.0, extra_loss: Callable | None = None):
         """One SGD step on CE (sign -1: gradient ascent), plus ``extra_loss(model)`` if given."""
@@ -227,6 +229,7 @@ class Trainer:
     def close(self):
         self.bar.close()
         self.run.stats["wall_time_s"] = time.perf_counter() - self.t0
+        self.run.stats["cpu_time_s"] = time.process_time() - self.cpu0
 
 
 def fit(run: Run, epoch_parts: Callable[[int], list[Part]], leaky_mask: bool = False, extra_loss=None, relabel=None):

@@ -70,11 +70,15 @@ def unlearn_job(
     hp = Hyper.from_dict(hyper)
     if hp.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    adv = None
+    adv, prep_grad_evals = None, 0  # forward+backward passes spent preparing the run, per sample
     if spec.needs_adv:
-        imgs, labels, _ = load_for_forget_set(adv_path, adv_checkpoint or model_path, split, fp)
+        imgs, labels, adv_rows = load_for_forget_set(adv_path, adv_checkpoint or model_path, split, fp)
         adv = (imgs, labels)
-    mask = load_mask(mask_path, hp.extra["mask_ratio"], dev, split.hash) if spec.needs_mask else None
+        prep_grad_evals += int(adv_rows.grad_evals.sum())  # building D_A for this forget set
+    mask = None
+    if spec.needs_mask:
+        mask = load_mask(mask_path, hp.extra["mask_ratio"], dev, split.hash)
+        prep_grad_evals += len(split.forget)  # the saliency pass over D_F
     views = DataViews(data.train_x, data.train_y, split.forget, split.retain, setting, dev, adv, data.num_classes)
     run = Run(model, views, hp, seed, dev, mask, progress_file)
     log.info("%s (%s, %s) on %d forget samples: %s", instance, method, setting, len(split.forget), hyper)
@@ -84,7 +88,7 @@ def unlearn_job(
         raise RuntimeError(f"unlearning produced non-finite weights in {bad[:3]}; lower the learning rate of {instance}.")
 
     def acc(x, y):
-        return accuracy(model, torch.as_tensor(x), y, dev, precision=hp.precision, channels_last=hp.channels_last)
+        return accuracy(model, torch.as_tensor(x), y, dev, channels_last=hp.channels_last)  # fp32, as evaluation
 
     final = {
         "forget_acc": acc(data.train_x[split.forget], data.train_y[split.forget]),
@@ -97,7 +101,9 @@ def unlearn_job(
         source_checkpoint=str(model_path), source_checkpoint_hash=file_hash(model_path),
         adversarial=str(adv_path) if spec.needs_adv else None, mask=str(mask_path) if spec.needs_mask else None,
         split_hash=split.hash, dataset_fingerprint=fp, config_hash=stable_hash({"hyper": hyper, "seed": seed}),
-        wall_time_s=run.stats.get("wall_time_s"), sample_steps=run.stats["sample_steps"], seen=run.stats["seen"],
+        wall_time_s=run.stats.get("wall_time_s"), cpu_time_s=run.stats.get("cpu_time_s"),
+        sample_steps=run.stats["sample_steps"], extra_grad_evals=run.stats["extra_grad_evals"] + prep_grad_evals,
+        seen=run.stats["seen"],
         final_accuracy=final, device=str(dev),
     )  # fmt: skip
     save_checkpoint(out_model, model, out)
