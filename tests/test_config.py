@@ -76,3 +76,35 @@ def test_speed_keys_reach_the_scripts_from_the_config():
     assert with_speed_keys(smk, "attack", {"steps": 3}) == {"steps": 3, "batch_size": 7, "compile": True}
     assert with_speed_keys(smk, "train", {"epochs": 2}) == {"epochs": 2, "compile": False}
     assert with_speed_keys(smk, "train", {"epochs": 2}, overrides={"compile": True}) == {"epochs": 2, "compile": True}
+
+
+def test_paper_config_is_the_authors_protocol():
+    """What config/paper.yaml resolves to, per method and setting: the AMUN code's settings."""
+    from amunflow.tuning import grid_points, tuned_instances
+    from amunflow.unlearn_job import resolve_hyper, settings_of
+
+    cfg = validate_config(yaml.safe_load((ROOT / "config" / "paper.yaml").read_text()), check_data=False)
+    assert cfg["train"]["precision"] == cfg["attack"]["precision"] == "fp32"  # fp32 throughout
+    assert cfg["train"]["epochs"] == 201 and cfg["rmia"]["train"] == {"epochs": 161}
+    assert cfg["rmia"]["num_references"] == 128 and cfg["evaluation"]["mis_seed"] == 1
+    assert cfg["tuning"]["enabled"] and tuned_instances(cfg) == list(cfg["unlearn"]["methods"])
+    assert cfg["tuning"]["model_seeds"] == [1, 10, 100]
+    exp = Experiment(cfg)
+    assert exp.tuned_forget_sets() == ["random0.1", "random0.5"]  # per forget size
+    for inst in cfg["unlearn"]["methods"]:
+        for setting in settings_of(cfg["unlearn"], inst):
+            method, hp = resolve_hyper(cfg["unlearn"], inst, setting)
+            assert hp["precision"] == "fp32" and hp["epochs"] == 10 and hp["batch_size"] == 128
+            assert hp["momentum"] == 0.9 and hp["weight_decay"] == 5e-4 and hp["lr_gamma"] == 0.1
+            if "mask_ratio" in hp:  # SalUn and AMUN+SalUn: masked weights still decay, as the code
+                assert hp["leaky_mask"] is True
+            if method == "l1_sparse":
+                assert hp["alpha"] == 5e-4 and hp["alpha_schedule"] == "compound"
+            if method == "bs":
+                assert hp["teacher"] == "after_retain"
+            points = grid_points(cfg["tuning"]["grid"], method)
+            lrs = sorted({p["lr"] for p in points})
+            assert lrs == [1e-5, 1e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1] and {p["lr_step"] for p in points} == {1, 5, 10}
+            assert len(points) == (42 if method.startswith("amun") else 21)  # amun and advonly for AMUN
+    seq = cfg["sequential"]
+    assert seq["enabled"] and seq["requests"] == 5 and seq["adaptive"] == ["amun"]

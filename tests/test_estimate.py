@@ -16,6 +16,17 @@ def test_paper_protocol_costs_match_the_specs_arithmetic():
     assert rows["RMIA reference models"]["sample_steps"] == 618_240_000
     # D_A for all of D per original model: at most 3 PGD-50 passes
     assert rows["adversarial sets D_A"]["attack_grad_evals"] == 3 * 3 * 50 * 50000
+    # tuning, per method, access setting and forget size on 3 models: 21 grid points (42 for the two
+    # AMUN variants, amun and advonly); FT and l1-sparse need D_R, so they tune in one setting only
+    per_forget_size = 2 * 21 + 2 * 2 * 42 + 4 * 2 * 21
+    assert rows["tuning runs (+ tuning-set retrains)"]["jobs"] == per_forget_size * 2 * 3 + 2 * 3
+    advonly_with_retain_10 = 10 * 45000 + 10 * 5000  # D_R u D_A; full would add D_F
+    assert rows["tuning runs (+ tuning-set retrains)"]["sample_steps"] > 0
+    cfg["sequential"]["enabled"] = False  # its methods are not all kept below
+    cfg_t = dict(cfg, forget_sets=[{"kind": "random", "size": 0.1}], unlearn=dict(cfg["unlearn"], methods={"amun": {}}, settings=["with_retain"]))
+    cfg_t["tuning"] = dict(cfg["tuning"], model_seeds=[1], grid={"lr": [0.01], "lr_step": [1], "mixture": ["full", "advonly"]})
+    t = {r["stage"]: r for r in estimate(cfg_t, 50000, 10000)}["tuning runs (+ tuning-set retrains)"]
+    assert t["jobs"] == 2 + 1 and t["sample_steps"] == 10 * 55000 + advonly_with_retain_10 + 201 * 45000
     # AMUN with D_R, 10%: 10 x 55k per run (SPEC §6)
     cfg["unlearn"]["methods"] = {"amun": {}}
     cfg["unlearn"]["settings"] = ["with_retain"]

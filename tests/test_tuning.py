@@ -16,6 +16,14 @@ def test_grid_points_and_ids_roundtrip():
     assert all(parse_point(point_id(p)) == p for p in pts)
     assert point_id(pts[-1]) == "lr1e-05_step10_mask0.5"
     assert grid_points({"lr": [0.1], "lr_step": [1], "mask_ratio": [0.5]}, "amun") == [{"lr": 0.1, "lr_step": 1}]
+    # the AMUN code tunes amun and advonly side by side: mixture is a grid key of the AMUN variants only
+    grid = {"lr": [0.01], "lr_step": [1], "mask_ratio": [0.5], "mixture": ["full", "advonly"]}
+    amun_sa = grid_points(grid, "amun_salun")
+    assert [point_id(p) for p in amun_sa] == ["lr0.01_step1_mask0.5_mixfull", "lr0.01_step1_mask0.5_mixadvonly"]
+    assert all(parse_point(point_id(p)) == p for p in amun_sa)
+    assert grid_points(grid, "rl") == [{"lr": 0.01, "lr_step": 1}] and len(grid_points(grid, "amun")) == 2
+    with pytest.raises(ValueError):
+        parse_point("lr0.1_stepx")
 
 
 def test_selection_picks_the_smallest_mean_gap_on_a_hand_made_grid():
@@ -48,21 +56,26 @@ def test_tuning_stage_selects_and_final_runs_use_it_and_extending_the_grid_rerun
     snakemake(work, "--configfile", str(cfg_path))
     res = work / "results"
     grid = pd.read_csv(str(res / "tuning" / "grid.csv"))
-    assert sorted(grid["point"]) == ["lr0.001_step1", "lr0.05_step1"] and (grid["split_seed"] == 2).all()
+    assert sorted(grid["point"]) == [
+        "lr0.001_step1_mixadvonly", "lr0.001_step1_mixfull", "lr0.05_step1_mixadvonly", "lr0.05_step1_mixfull",
+    ] and (grid["split_seed"] == 2).all()  # fmt: skip
     selected = pd.read_csv(str(res / "tuning" / "selected.csv")).iloc[0]
     assert selected["point"] == grid.loc[grid["avg_gap"].idxmin(), "point"]
     final = json.loads((res / "unlearn" / "amun" / "with_retain" / "random0.1" / "split1" / "seed1" / "run1.json").read_text())
     assert final["hyper"]["lr"] == selected["lr"] and final["hyper"]["lr_step"] == selected["lr_step"]
+    assert final["hyper"]["mixture"] == selected["mixture"]
+    advonly = json.loads((res / "tuning" / "runs" / "amun" / "with_retain" / "random0.1" / "lr0.05_step1_mixadvonly" / "seed1.json").read_text())
+    assert advonly["hyper"]["mixture"] == "advonly" and "forget" not in advonly["seen"]  # D_R u D_A
     ft = json.loads((res / "unlearn" / "ft" / "with_retain" / "random0.1" / "split1" / "seed1" / "run1.json").read_text())
     assert ft["hyper"]["lr"] == 0.01  # not tuned: the configured value
     # the tuning runs used the tuning forget set, not the evaluation one
-    run = json.loads((res / "tuning" / "runs" / "amun" / "with_retain" / "random0.1" / "lr0.05_step1" / "seed1.json").read_text())
+    run = json.loads((res / "tuning" / "runs" / "amun" / "with_retain" / "random0.1" / "lr0.05_step1_mixfull" / "seed1.json").read_text())
     assert run["split_hash"] != final["split_hash"] and run["hyper"]["lr"] == 0.05
 
     cfg["tuning"]["grid"]["lr"].append(0.01)
     cfg_path.write_text(yaml.safe_dump(cfg))
     again = snakemake(work, "--configfile", str(cfg_path))
     ran = job_counts(again.stdout + again.stderr)
-    assert ran.get("tune_unlearn") == 1 and ran.get("tune_evaluate") == 1, ran
+    assert ran.get("tune_unlearn") == 2 and ran.get("tune_evaluate") == 2, ran  # lr 0.01 x both mixtures
     assert not {"train_original", "train_retrain", "train_reference", "build_adversarial"} & set(ran), ran
-    assert len(pd.read_csv(str(res / "tuning" / "grid.csv"))) == 3
+    assert len(pd.read_csv(str(res / "tuning" / "grid.csv"))) == 6

@@ -13,6 +13,7 @@ import yaml
 from .config import Experiment, validate_config
 from .data import describe_source
 from .splits import forget_count
+from .tuning import parse_point
 from .unlearn_job import resolve_hyper
 
 
@@ -46,7 +47,7 @@ def estimate(config: dict, n_train: int, n_test: int) -> list[dict]:
     tune = exp.tuning_units()
     if tune:
         pairs = {(f, m) for _, _, f, _, m in tune}
-        steps = sum(_run_steps(u, inst, setting, sizes[f], n_train) for inst, setting, f, _, _ in tune)
+        steps = sum(_run_steps(u, inst, setting, sizes[f], n_train, parse_point(p)) for inst, setting, f, p, _ in tune)
         rows.append({"stage": "tuning runs (+ tuning-set retrains)", "jobs": len(tune) + len(pairs),
                      "sample_steps": steps + sum(e * (n_train - sizes[f]) for f, _ in pairs)})  # fmt: skip
     seq = exp.sequential_units()
@@ -63,9 +64,10 @@ def estimate(config: dict, n_train: int, n_test: int) -> list[dict]:
     return rows
 
 
-def _run_steps(unlearn_cfg, inst, setting, k, n) -> int:
-    """Sample-steps of one unlearning run forgetting k of n images."""
+def _run_steps(unlearn_cfg, inst, setting, k, n, point=None) -> int:
+    """Sample-steps of one unlearning run forgetting k of n images (with a tuning grid point's values)."""
     method, hp = resolve_hyper(unlearn_cfg, inst, setting)
+    hp = {**hp, **(point or {})}
     per_epoch = n - k if setting == "with_retain" else 0
     if method in ("amun", "amun_salun"):
         per_epoch += k * (2 if hp.get("mixture", "full") == "full" else 1)

@@ -1,6 +1,7 @@
 """Hyperparameter selection on the separate tuning forget set (SPEC §3): a grid over the learning
-rate and its decay step (and the mask ratio of SalUn variants) per method and access setting, picked
-by the smallest average gap to the retrained references of the tuning set."""
+rate and its decay step (and the mask ratio of SalUn variants, and the data mixture of AMUN variants:
+the AMUN code's grid tunes amun and advonly side by side) per method, access setting and forget set,
+picked by the smallest average gap to the retrained references of the tuning set."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from .evaluation import add_gaps
 from .io import atomic_path
 from .methods import REGISTRY
 
-GRID_KEYS = ("lr", "lr_step", "mask_ratio")
+GRID_KEYS = ("lr", "lr_step", "mask_ratio", "mixture")
 
 
 def tuned_instances(config: dict) -> list[str]:
@@ -28,26 +29,40 @@ def tuned_instances(config: dict) -> list[str]:
     return names
 
 
+def applies(key: str, method: str) -> bool:
+    """Whether grid key ``key`` is a hyperparameter of registry method ``method``."""
+    if key == "mask_ratio":
+        return REGISTRY[method].needs_mask
+    if key == "mixture":
+        return "mixture" in REGISTRY[method].extra
+    return True
+
+
 def grid_points(grid: dict, method: str) -> list[dict]:
-    """Every combination of the grid's values; mask_ratio only for methods that use a mask."""
-    keys = [k for k in GRID_KEYS if k in grid and (k != "mask_ratio" or REGISTRY[method].needs_mask)]
+    """Every combination of the grid's values that apply to ``method`` (mask_ratio for SalUn variants,
+    mixture for AMUN variants)."""
+    keys = [k for k in GRID_KEYS if k in grid and applies(k, method)]
     return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
 
 
-SHORT = {"lr": "lr", "lr_step": "step", "mask_ratio": "mask"}
+SHORT = {"lr": "lr", "lr_step": "step", "mask_ratio": "mask", "mixture": "mix"}
 
 
 def point_id(point: dict) -> str:
-    """A path-safe name of a grid point, e.g. lr0.01_step1_mask0.5 (values never contain '_')."""
+    """A path-safe name of a grid point, e.g. lr0.01_step1_mask0.5_mixfull (values never contain '_')."""
     return "_".join(f"{SHORT[k]}{v:g}" if isinstance(v, float) else f"{SHORT[k]}{v}" for k, v in point.items())
 
 
 def parse_point(pid: str) -> dict:
     out = {}
     for part in pid.split("_"):
-        key = next(k for k, short in SHORT.items() if part.startswith(short) and part[len(short) :][:1] in "0123456789.")
-        val = part[len(SHORT[key]) :]
-        out[key] = int(val) if key == "lr_step" else float(val)
+        for key, short in SHORT.items():
+            val = part[len(short) :]
+            if part.startswith(short) and val and val.isalpha() == (key == "mixture"):
+                out[key] = val if key == "mixture" else int(val) if key == "lr_step" else float(val)
+                break
+        else:
+            raise ValueError(f"not a grid point id: {pid!r}")
     return out
 
 
