@@ -53,10 +53,51 @@ def cifar_small_zip(cifar_small, tmp_path_factory) -> Path:
     return z
 
 
-def snakemake(workdir: Path, *args, check=True, timeout=600) -> subprocess.CompletedProcess:
+def runtime_distributions(root: str = "amunflow") -> set[str]:
+    """The distributions ``pip install -e .`` brings (``root`` and its requirements, recursively,
+    without extras), by canonical name."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen, todo = set(), [root]
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in seen:
+            continue
+        try:
+            reqs = distribution(name).requires or []
+        except PackageNotFoundError:  # a requirement for another platform or Python
+            continue
+        seen.add(name)
+        for r in map(Requirement, reqs):
+            if r.marker is None or r.marker.evaluate({"extra": ""}):
+                todo.append(r.name)
+    return seen
+
+
+def runtime_only_env() -> dict:
+    """An environment in which every Python process (Snakemake and its jobs) can import only what the
+    README's plain install provides: modules installed here only through the test extras (pytest,
+    snakefmt, the SLURM plugin and what they pull in) fail to import."""
+    from importlib.metadata import packages_distributions
+
+    from packaging.utils import canonicalize_name
+
+    allowed = runtime_distributions() | {"pip", "setuptools", "wheel"}  # what a fresh venv has
+    blocked = sorted(
+        mod for mod, dists in packages_distributions().items()
+        if not any(canonicalize_name(d) in allowed for d in dists)
+    )  # fmt: skip
+    path = os.pathsep.join(filter(None, [str(Path(__file__).parent / "runtime_env"), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, "AMUNFLOW_BLOCKED_MODULES": ",".join(blocked)}
+
+
+def snakemake(workdir: Path, *args, check=True, timeout=600, env=None) -> subprocess.CompletedProcess:
     """Run the real Snakemake CLI on this repository's Snakefile in ``workdir``."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc

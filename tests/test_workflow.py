@@ -1,6 +1,8 @@
 """Real Snakemake runs of the DAG on tiny configs."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -12,14 +14,24 @@ from amunflow.data import CIFAR10_CLASSES, load_bundle
 from amunflow.io import load_model
 from amunflow.splits import load_split
 
-from .conftest import snakemake
+from .conftest import runtime_only_env, snakemake
 
 pytestmark = pytest.mark.workflow
 
 
+def test_runtime_only_env_blocks_what_only_the_test_extras_install():
+    env = runtime_only_env()
+    ok = subprocess.run([sys.executable, "-c", "import amunflow.evaluation, snakemake, torch, sklearn, h5py"], env=env)
+    assert ok.returncode == 0
+    bad = subprocess.run([sys.executable, "-c", "import pytest"], env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "only through the test extras" in bad.stderr
+    assert "pygments" not in env["AMUNFLOW_BLOCKED_MODULES"].split(",")  # snakemake --report needs it
+
+
 def test_tiny_workflow_trains_originals_and_retrains_then_does_nothing(tmp_path, tiny_config):
     work = tmp_path / "run"
-    snakemake(work, "--configfile", str(tiny_config))
+    plain = runtime_only_env()  # the run and the report see only what `pip install -e .` installs
+    snakemake(work, "--configfile", str(tiny_config), env=plain)
     res = work / "results"
     data = load_bundle(res / "data" / "dataset.h5")
     fp = data.fingerprint()
@@ -86,11 +98,25 @@ def test_tiny_workflow_trains_originals_and_retrains_then_does_nothing(tmp_path,
     assert row["avg_gap"] == pytest.approx(gap) and ret["avg_gap"] == pytest.approx(0.0)
     assert row["sample_steps_vs_retrain"] == pytest.approx(side["sample_steps"] / (4 * len(split.retain)))
     table = (res / "tables" / "with_retain.md").read_text()
-    assert table.count("\n") == 2 + 1 + sum("with_retain" in s.settings for s in REGISTRY.values()) and "**" in table
+    n_rows = 2 + sum("with_retain" in s.settings for s in REGISTRY.values())  # + original and retrain
+    assert table.count("\n") == 1 + n_rows + 2 and "**" in table and "±" not in table.split("\n\n")[0]  # one run
+    # cost: work first (sample-steps + the run's other gradient passes), then CPU and wall time
+    amun_evals = int(adv.grad_evals.sum())  # building D_A for this forget set
+    costs = runs[(runs["forget"] == "random0.1") & runs["setting"].isin(["with_retain", "reference"])].set_index("method")
+    assert costs.loc["amun", "extra_grad_evals"] == amun_evals
+    assert costs.loc["amun_salun", "extra_grad_evals"] == amun_evals + len(split.forget)  # + the saliency pass
+    assert costs.loc["bs", "extra_grad_evals"] == 2 * len(split.forget)  # one FGSM pass per epoch
+    assert costs.loc["ft", "extra_grad_evals"] == 0 and costs.loc["retrain", "work_vs_retrain"] == 1.0
+    assert costs.loc["amun", "work_vs_retrain"] == pytest.approx(
+        (costs.loc["amun", "sample_steps"] + amun_evals) / costs.loc["retrain", "sample_steps"]
+    )
+    assert (costs["cpu_time_s"] > 0).all()
+    cost_md = (res / "tables" / "cost.md").read_text()
+    assert cost_md.startswith("| method | setting | forget | n_runs | work ÷ retrain |") and "load-dependent" in cost_md
     assert "\\toprule" in (res / "tables" / "forget_only.tex").read_text()
     for png in ("gap", "confidence_with_retain", "roc_ft_forget_only"):
         assert (res / "plots" / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
-    snakemake(work, "--configfile", str(tiny_config), "--report", str(work / "report.html"))
+    snakemake(work, "--configfile", str(tiny_config), "--report", str(work / "report.html"), env=plain)
     html = (work / "report.html").read_text()
     assert "gap.png" in html and "with_retain.html" in html and "eps_hist.png" in html
 
