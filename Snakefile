@@ -14,6 +14,7 @@ if not config:
 
 
 include: "rules/common.smk"
+include: "rules/paths.smk"
 
 
 # light bookkeeping rules run on the submitting host, not as cluster jobs
@@ -42,4 +43,11 @@ include: "rules/report.smk"
 rule all:
     default_target: True
     input:
-        all_targets(),
+        data_targets(),
+        train_targets(),
+        adversarial_targets(),
+        unlearn_targets(),
+        all_metric_paths(),
+        report_targets(),
+        sequential_targets(),
+        tuning_targets(),

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from reference_attack import pgd_l2_one  # noqa: E402
 
 from amunflow.attack import AttackConfig, pgd_l2_adaptive  # noqa: E402
+from amunflow.checkpoint import load_model  # noqa: E402
 from amunflow.data import load_bundle  # noqa: E402
-from amunflow.io import load_model  # noqa: E402
-from amunflow.train import pick_device  # noqa: E402
+from amunflow.device import pick_device  # noqa: E402
 
 
 def timed_build(model, x, y, cfg, device, warm):
@@ -65,38 +65,66 @@ def main():
     ap.add_argument("--csv", default="benchmarks/out/adv_builder.csv")
     args = ap.parse_args()
     if not Path(args.checkpoint).exists():
-        sys.exit(f"{args.checkpoint} not found: run the default workflow first (see README) or pass --checkpoint/--data")
+        sys.exit(
+            f"{args.checkpoint} not found: run the default workflow first (see README) or pass --checkpoint/--data"
+        )
     device = pick_device(args.device)
     model, meta = load_model(args.checkpoint, device)
     data = load_bundle(args.data)
     rs = np.random.RandomState(0)
     idx = rs.choice(len(data.train_y), args.n, replace=False)
     x, y = torch.as_tensor(data.train_x[idx]), data.train_y[idx]
-    cfg = AttackConfig(eps_init=args.eps_init, steps=args.steps, batch_size=args.batch, precision=args.precision,
-                       channels_last=args.channels_last, fold_bn=not args.no_fold_bn)  # fmt: skip
+    cfg = AttackConfig.from_config(
+        dict(
+            eps_init=args.eps_init,
+            steps=args.steps,
+            batch_size=args.batch,
+            precision=args.precision,
+            channels_last=args.channels_last,
+            fold_bn=not args.no_fold_bn,
+        )
+    )
 
     adv, vec_ips, _ = timed_build(model, x, y, cfg, device, warm=16)
-    ref_evals, ref_ips, _ = reference_rate(model, x, y, args.n_ref, args.eps_init, args.steps, device, adv.grad_evals.mean())
+    ref_evals, ref_ips, _ = reference_rate(
+        model, x, y, args.n_ref, args.eps_init, args.steps, device, adv.grad_evals.mean()
+    )
     if args.precision == "fp32":  # bf16 rounding may move a sample's success by a step
         assert ref_evals == list(adv.grad_evals[: args.n_ref]), "reference and builder disagree on gradient counts"
 
-    dev_name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    dev_name = (
+        torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    )
     row = {
-        "device": dev_name, "model": f"{meta['model']['arch']} width {meta['model']['width']}", "samples": len(y),
-        "precision": args.precision, "channels_last": args.channels_last, "fold_bn": not args.no_fold_bn,
-        "vectorized_images_per_s": vec_ips, "reference_images_per_s": ref_ips, "speedup": vec_ips / ref_ips,
-        "mean_grad_evals": float(adv.grad_evals.mean()), "max_grad_evals": int(adv.grad_evals.max()),
-        "paper_bound": 3 * args.steps, "share_at_eps_init": float(np.isclose(adv.eps, args.eps_init).mean()),
+        "device": dev_name,
+        "model": f"{meta['model']['arch']} width {meta['model']['width']}",
+        "samples": len(y),
+        "precision": args.precision,
+        "channels_last": args.channels_last,
+        "fold_bn": not args.no_fold_bn,
+        "vectorized_images_per_s": vec_ips,
+        "reference_images_per_s": ref_ips,
+        "speedup": vec_ips / ref_ips,
+        "mean_grad_evals": float(adv.grad_evals.mean()),
+        "max_grad_evals": int(adv.grad_evals.max()),
+        "paper_bound": 3 * args.steps,
+        "share_at_eps_init": float(np.isclose(adv.eps, args.eps_init).mean()),
         "mean_delta_norm": float(adv.delta_norm.mean()),
-    }  # fmt: skip
-    print(f"\nD_A builder, {row['model']}, eps_init {args.eps_init}, PGD-{args.steps}, {args.precision}, channels_last "
-          f"{args.channels_last}, fold_bn {not args.no_fold_bn}, device: {dev_name}\n")  # fmt: skip
+    }
+    print(
+        f"\nD_A builder, {row['model']}, eps_init {args.eps_init}, PGD-{args.steps}, {args.precision}, channels_last "
+        f"{args.channels_last}, fold_bn {not args.no_fold_bn}, device: {dev_name}\n"
+    )
     print("| builder | samples | images/s | speedup | mean grad evals/sample | paper bound |")
     print("|---|---|---|---|---|---|")
-    print(f"| per-sample reference (at the builder's cost per image) | {args.n_ref} | {ref_ips:.2f} | 1.0x | "
-          f"{np.mean(ref_evals):.1f} | {3 * args.steps} |")  # fmt: skip
-    print(f"| vectorized (batch {args.batch}, refill) | {len(y)} | {vec_ips:.1f} | {row['speedup']:.1f}x | "
-          f"{row['mean_grad_evals']:.1f} (max {row['max_grad_evals']}) | {3 * args.steps} |")  # fmt: skip
+    print(
+        f"| per-sample reference (at the builder's cost per image) | {args.n_ref} | {ref_ips:.2f} | 1.0x | "
+        f"{np.mean(ref_evals):.1f} | {3 * args.steps} |"
+    )
+    print(
+        f"| vectorized (batch {args.batch}, refill) | {len(y)} | {vec_ips:.1f} | {row['speedup']:.1f}x | "
+        f"{row['mean_grad_evals']:.1f} (max {row['max_grad_evals']}) | {3 * args.steps} |"
+    )
     print(f"\nshare found at eps_init: {row['share_at_eps_init']:.1%}; mean ||delta||_2: {row['mean_delta_norm']:.3f}")
     Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
     with open(args.csv, "w", newline="") as f:

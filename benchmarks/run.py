@@ -31,11 +31,13 @@ from adv_builder import reference_rate, timed_build  # noqa: E402
 from train_throughput import dataloader_loop, sync, workflow_loop  # noqa: E402
 
 from amunflow.attack import AttackConfig  # noqa: E402
+from amunflow.augment import augment, to_float  # noqa: E402
+from amunflow.checkpoint import load_model  # noqa: E402
 from amunflow.data import load_bundle  # noqa: E402
-from amunflow.io import load_model  # noqa: E402
+from amunflow.device import pick_device  # noqa: E402
 from amunflow.methods import REGISTRY  # noqa: E402
 from amunflow.models import build_model  # noqa: E402
-from amunflow.train import TrainConfig, augment, pick_device, to_float, train  # noqa: E402
+from amunflow.train import TrainConfig, train  # noqa: E402
 from amunflow.unlearn import DataViews, Hyper, Run  # noqa: E402
 
 
@@ -53,7 +55,7 @@ def input_share(model, x, y, batch, device, precision, channels_last, steps=20):
     sync(device)
     t_in = time.perf_counter() - t0
     n = steps * batch
-    cfg = TrainConfig(epochs=1, batch_size=batch, precision=precision, channels_last=channels_last)
+    cfg = TrainConfig.from_config(dict(epochs=1, batch_size=batch, precision=precision, channels_last=channels_last))
     t0 = time.perf_counter()
     train(model, x[:n], y[:n], cfg, 0, device, progress_file=False)
     sync(device)
@@ -74,13 +76,15 @@ def amun_vs_retrain_epoch(width, n, batch, device, precision, channels_last):
         m = build_model({"arch": "resnet18", "width": width}, 10).to(device)
         return m.to(memory_format=torch.channels_last) if channels_last else m
 
-    cfg = TrainConfig(epochs=1, batch_size=batch, precision=precision, channels_last=channels_last)
-    train(model(), x[:batch * 2], y[:batch * 2], cfg, 0, device, progress_file=False)  # warm-up
+    cfg = TrainConfig.from_config(dict(epochs=1, batch_size=batch, precision=precision, channels_last=channels_last))
+    train(model(), x[: batch * 2], y[: batch * 2], cfg, 0, device, progress_file=False)  # warm-up
     t0 = time.perf_counter()
     train(model(), x[retain], y[retain], cfg, 0, device, progress_file=False)
     sync(device)
     t_retrain = time.perf_counter() - t0
-    hp = Hyper(epochs=1, batch_size=batch, precision=precision, channels_last=channels_last, extra={"mixture": "full"})
+    hp = Hyper.from_dict(
+        dict(epochs=1, batch_size=batch, precision=precision, channels_last=channels_last, mixture="full")
+    )
     views = DataViews(x, y, forget, retain, "with_retain", device, adv, 10)
     t0 = time.perf_counter()
     REGISTRY["amun"].run(Run(model(), views, hp, 0, device, progress_file=False))
@@ -106,10 +110,19 @@ def attack_model(args, device):
         torch.manual_seed(0)
         model = build_model({"arch": "resnet18", "width": args.width}, int(y_all.max()) + 1).to(device)
         model = model.to(memory_format=torch.channels_last)
-        cfg = TrainConfig(epochs=args.attack_model_epochs, batch_size=128, lr=0.05, lr_step=10**6, precision="bf16",
-                          channels_last=True)  # fmt: skip
+        cfg = TrainConfig.from_config(
+            dict(
+                epochs=args.attack_model_epochs,
+                batch_size=128,
+                lr=0.05,
+                lr_step=10**6,
+                precision="bf16",
+                channels_last=True,
+            )
+        )
         train(model, x_all, y_all, cfg, 0, device, progress_file=False)
-        src = f"width {args.width}, trained {args.attack_model_epochs} epochs on {bundle if bundle.exists() else 'random images'}"
+        data_src = bundle if bundle.exists() else "random images"
+        src = f"width {args.width}, trained {args.attack_model_epochs} epochs on {data_src}"
     idx = rs.choice(len(y_all), min(args.attack_images, len(y_all)), replace=False)
     return model, torch.as_tensor(x_all[idx]), y_all[idx], src
 
@@ -117,24 +130,40 @@ def attack_model(args, device):
 def attack_rows(args, device):
     model, x, y, src = attack_model(args, device)
     prec = args.attack_precision
-    cfg = AttackConfig(eps_init=0.04, steps=50, batch_size=args.attack_batch, precision=prec, channels_last=True)
+    cfg = AttackConfig.from_config(
+        dict(eps_init=0.04, steps=50, batch_size=args.attack_batch, precision=prec, channels_last=True)
+    )
     adv, vec, _ = timed_build(model, x, y, cfg, device, warm=8)
     compiled = []
     if args.attack_compile:
         ccfg = AttackConfig(**{**cfg.__dict__, "compile": True})
         _, cvec, warm = timed_build(model, x, y, ccfg, device, warm=args.attack_batch)
-        compiled = [(f"D_A builder ({prec}, channels_last, BN folded, compile)", f"{cvec:.1f} images/s",
-                     f"{cvec / vec:.2f}x the eager builder", f"compile + warm-up {warm:.0f} s")]  # fmt: skip
+        compiled = [
+            (
+                f"D_A builder ({prec}, channels_last, BN folded, compile)",
+                f"{cvec:.1f} images/s",
+                f"{cvec / vec:.2f}x the eager builder",
+                f"compile + warm-up {warm:.0f} s",
+            )
+        ]
     n_ref = min(args.reference_images, len(y))
     _, ref, ref_eps = reference_rate(model, x, y, n_ref, 0.04, 50, device, adv.grad_evals.mean())
     label = f"{prec}, channels_last, BN folded, batch {args.attack_batch}"
     return [
-        (f"D_A builder ({label})", f"{vec:.1f} images/s", f"{vec / ref:.1f}x the per-sample fp32 reference ({ref:.2f} images/s)",
-         f"{len(y)} images; {src}; reference on {n_ref} images, {ref_eps:.0f} gradient evaluations/s"),
+        (
+            f"D_A builder ({label})",
+            f"{vec:.1f} images/s",
+            f"{vec / ref:.1f}x the per-sample fp32 reference ({ref:.2f} images/s)",
+            f"{len(y)} images; {src}; reference on {n_ref} images, {ref_eps:.0f} gradient evaluations/s",
+        ),
         ("D_A for 50,000 images (projected)", f"{50_000 / vec / 60:.1f} min", "", f"at {vec:.0f} images/s"),
-        (f"D_A gradient evaluations per sample ({prec})", f"{adv.grad_evals.mean():.1f}", f"paper's bound {3 * 50}; max {adv.grad_evals.max()}",
-         f"{np.isclose(adv.eps, 0.04).mean():.0%} found at eps_init"),
-    ] + compiled  # fmt: skip
+        (
+            f"D_A gradient evaluations per sample ({prec})",
+            f"{adv.grad_evals.mean():.1f}",
+            f"paper's bound {3 * 50}; max {adv.grad_evals.max()}",
+            f"{np.isclose(adv.eps, 0.04).mean():.0%} found at eps_init",
+        ),
+    ] + compiled
 
 
 def default_run_rows(log_dir=".snakemake/log"):
@@ -146,11 +175,20 @@ def default_run_rows(log_dir=".snakemake/log"):
         done = re.findall(r"^(\d+) of \1 steps \(100%\) done", text, re.M)
         stamps = re.findall(r"^\[(\w{3} \w{3} +\d+ [\d:]{8} \d{4})\]", text, re.M)
         if done and len(stamps) >= 2 and (best is None or int(done[-1]) > best[0]):
-            span = datetime.strptime(stamps[-1], "%a %b %d %H:%M:%S %Y") - datetime.strptime(stamps[0], "%a %b %d %H:%M:%S %Y")
+            span = datetime.strptime(stamps[-1], "%a %b %d %H:%M:%S %Y") - datetime.strptime(
+                stamps[0], "%a %b %d %H:%M:%S %Y"
+            )
             best = (int(done[-1]), span.total_seconds(), log.name)
     if best is None:
         return []
-    return [("workflow end-to-end (largest finished run)", f"{best[1] / 60:.1f} min", f"{best[0]} jobs", f".snakemake/log/{best[2]}")]
+    return [
+        (
+            "workflow end-to-end (largest finished run)",
+            f"{best[1] / 60:.1f} min",
+            f"{best[0]} jobs",
+            f".snakemake/log/{best[2]}",
+        )
+    ]
 
 
 def main():
@@ -159,7 +197,9 @@ def main():
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--train-images", type=int, default=2048)
-    ap.add_argument("--workers", type=int, default=None, help="DataLoader workers of the baseline (default: 0 on CPU, 8 on CUDA)")
+    ap.add_argument(
+        "--workers", type=int, default=None, help="DataLoader workers of the baseline (default: 0 on CPU, 8 on CUDA)"
+    )
     ap.add_argument("--compile", action="store_true", help="also time the workflow loop under torch.compile")
     ap.add_argument("--skip-attack", action="store_true")
     ap.add_argument("--checkpoint", default="results/models/original/seed1.pt")
@@ -168,7 +208,9 @@ def main():
     ap.add_argument("--attack-batch", type=int, default=512)
     ap.add_argument("--attack-precision", default="fp32", choices=["fp32", "bf16"])
     ap.add_argument("--attack-compile", action="store_true", help="also time the builder under torch.compile")
-    ap.add_argument("--attack-model-epochs", type=int, default=15, help="epochs of the attacked model when --checkpoint is absent")
+    ap.add_argument(
+        "--attack-model-epochs", type=int, default=15, help="epochs of the attacked model when --checkpoint is absent"
+    )
     ap.add_argument("--reference-images", type=int, default=32)
     ap.add_argument("--epoch-images", type=int, default=5000)
     ap.add_argument("--csv", default=str(HERE / "out" / "suite.csv"))
@@ -206,8 +248,12 @@ def main():
         base["fp32"] = dataloader_loop(fresh(), x, y, args.batch, device, workers)
         add("training, DataLoader + transforms (fp32)", f"{base['fp32']:.0f} images/s", "1.00x", f"workers={workers}")
         base["bf16"] = dataloader_loop(fresh(), x, y, args.batch, device, workers, *fast)
-        add("training, DataLoader + transforms (bf16, channels_last)", f"{base['bf16']:.0f} images/s",
-            f"{base['bf16'] / base['fp32']:.2f}x", f"workers={workers}")  # fmt: skip
+        add(
+            "training, DataLoader + transforms (bf16, channels_last)",
+            f"{base['bf16']:.0f} images/s",
+            f"{base['bf16'] / base['fp32']:.2f}x",
+            f"workers={workers}",
+        )
 
     def workflow(prec, cl, comp):
         ips, warm = workflow_loop(fresh(), x, y, args.batch, device, prec, cl, comp)
@@ -220,7 +266,12 @@ def main():
         add(f"training, workflow loop ({label})", f"{ips:.0f} images/s", f"{ips / ref:.2f}x", note)
         if (prec, cl, comp) == ("bf16", True, False):
             epoch_s = 50_000 / ips
-            add("CIFAR-10 epoch (50,000 images), workflow bf16", f"{epoch_s:.1f} s", f"201 epochs: {201 * epoch_s / 60:.1f} min", "")
+            add(
+                "CIFAR-10 epoch (50,000 images), workflow bf16",
+                f"{epoch_s:.1f} s",
+                f"201 epochs: {201 * epoch_s / 60:.1f} min",
+                "",
+            )
 
     def share():
         sh = input_share(fresh().to(memory_format=torch.channels_last), x, y, args.batch, device, *fast)
@@ -232,8 +283,12 @@ def main():
 
     def amun_epoch():
         ratio = amun_vs_retrain_epoch(args.width, args.epoch_images, args.batch, device, *fast)
-        add("AMUN epoch (with D_R) / retraining epoch", f"{ratio:.2f}", f"{args.epoch_images} images, 10% forget",
-            "by sample count: 1.22")  # fmt: skip
+        add(
+            "AMUN epoch (with D_R) / retraining epoch",
+            f"{ratio:.2f}",
+            f"{args.epoch_images} images, 10% forget",
+            "by sample count: 1.22",
+        )
 
     guarded("training, DataLoader + transforms", baselines)
     variants = [("fp32", False, False), ("fp32", True, False), ("bf16", True, False)]
@@ -248,7 +303,9 @@ def main():
     for r in default_run_rows():
         add(*r)
 
-    print(f"\nBenchmarks: ResNet-18 width {args.width}, batch {args.batch}, device: {name}, torch {torch.__version__}\n")
+    print(
+        f"\nBenchmarks: ResNet-18 width {args.width}, batch {args.batch}, device: {name}, torch {torch.__version__}\n"
+    )
     print("| measurement | value | comparison | note |")
     print("|---|---|---|---|")
     for r in rows:

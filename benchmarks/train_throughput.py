@@ -19,8 +19,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
+from amunflow.device import autocast, pick_device
 from amunflow.models import build_model
-from amunflow.train import TrainConfig, autocast, pick_device, train
+from amunflow.train import TrainConfig, train
 
 
 class UInt8Images(Dataset):
@@ -37,11 +38,21 @@ class UInt8Images(Dataset):
 def dataloader_loop(model, x, y, batch, device, workers, precision="fp32", channels_last=False):
     """The usual recipe: per-sample torchvision transforms in a DataLoader (pinned memory and
     persistent workers on CUDA), one timed pass after a two-batch warm-up; returns images/s."""
-    tf = transforms.Compose([
-        transforms.ConvertImageDtype(torch.float32), transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
-    ])  # fmt: skip
-    loader = DataLoader(UInt8Images(x, y, tf), batch_size=batch, shuffle=True, num_workers=workers,
-                        pin_memory=device.type == "cuda", persistent_workers=workers > 0)  # fmt: skip
+    tf = transforms.Compose(
+        [
+            transforms.ConvertImageDtype(torch.float32),
+            transforms.RandomCrop(32, padding=4),
+            transforms.RandomHorizontalFlip(),
+        ]
+    )
+    loader = DataLoader(
+        UInt8Images(x, y, tf),
+        batch_size=batch,
+        shuffle=True,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=workers > 0,
+    )
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
@@ -71,7 +82,9 @@ def dataloader_loop(model, x, y, batch, device, workers, precision="fp32", chann
 def workflow_loop(model, x, y, batch, device, precision, channels_last, compile=False):
     """Images/s of the workflow's ``train`` over (x, y), timed after a warm-up on the same model (which
     also compiles it for both batch shapes of an epoch); returns (images/s, warm-up seconds)."""
-    cfg = TrainConfig(epochs=1, batch_size=batch, precision=precision, channels_last=channels_last, compile=compile)
+    cfg = TrainConfig.from_config(
+        dict(epochs=1, batch_size=batch, precision=precision, channels_last=channels_last, compile=compile)
+    )
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     n_warm = 2 * batch + len(y) % batch
@@ -94,7 +107,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--widths", type=int, nargs="+", default=[16, 64])
     ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--images", type=int, default=0, help="images per timed pass (0: 2048 at width<=16, 512 above on CPU)")
+    ap.add_argument(
+        "--images", type=int, default=0, help="images per timed pass (0: 2048 at width<=16, 512 above on CPU)"
+    )
     ap.add_argument("--workers", type=int, default=0, help="DataLoader workers of the baseline")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--csv", default="benchmarks/out/train_throughput.csv")
@@ -107,24 +122,43 @@ def main():
         x = rs.randint(0, 256, (n, 3, 32, 32), dtype=np.uint8)
         y = rs.randint(0, 10, n)
 
-        def fresh():
+        def fresh(width=width):
             torch.manual_seed(0)
             return build_model({"arch": "resnet18", "width": width}, 10).to(device)
 
         base = dataloader_loop(fresh(), x, y, args.batch, device, args.workers)
-        rows.append(dict(width=width, loop=f"DataLoader+transforms (workers={args.workers})", precision="fp32",
-                         channels_last=False, images_per_s=base, ratio=1.0))  # fmt: skip
+        rows.append(
+            dict(
+                width=width,
+                loop=f"DataLoader+transforms (workers={args.workers})",
+                precision="fp32",
+                channels_last=False,
+                images_per_s=base,
+                ratio=1.0,
+            )
+        )
         for prec, cl in (("fp32", False), ("fp32", True), ("bf16", True)):
             ips, _ = workflow_loop(fresh(), x, y, args.batch, device, prec, cl)
-            rows.append(dict(width=width, loop="workflow (device-resident)", precision=prec, channels_last=cl,
-                             images_per_s=ips, ratio=ips / base))  # fmt: skip
+            rows.append(
+                dict(
+                    width=width,
+                    loop="workflow (device-resident)",
+                    precision=prec,
+                    channels_last=cl,
+                    images_per_s=ips,
+                    ratio=ips / base,
+                )
+            )
         print(f"width {width} done", flush=True)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
     print(f"\nTraining throughput, ResNet-18 (CIFAR, /2 quirk), batch {args.batch}, device: {name}\n")
     print("| width | loop | precision | channels_last | images/s | vs DataLoader |")
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['width']} | {r['loop']} | {r['precision']} | {r['channels_last']} | {r['images_per_s']:.0f} | {r['ratio']:.2f}x |")
+        print(
+            f"| {r['width']} | {r['loop']} | {r['precision']} | {r['channels_last']} "
+            f"| {r['images_per_s']:.0f} | {r['ratio']:.2f}x |"
+        )
     Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
     with open(args.csv, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]) + ["device"])

@@ -1,6 +1,26 @@
 # D_A: the adversarial set of each original model (Algorithm 1), its summary table and histogram.
 
 
+def adversarial_split_input(wildcards):
+    """The split whose forget set a per-forget-set D_A covers (none for the whole training set)."""
+    if wildcards.scope == "all":
+        return []
+    forget, last = os.path.split(wildcards.scope)  # <forget>/split<seed>
+    return split_path(forget, last.removeprefix("split"))
+
+
+def adversarial_targets():
+    if config["attack"]["scope"] == "all":
+        paths = [adversarial_path(m) for m in config["model_seeds"]]
+    else:
+        paths = sorted({adversarial_path(m, f, s) for f, s, m in EXP.eval_units()})
+    return [
+        p.replace(".h5", ext)
+        for p in paths
+        for ext in (".h5", ".summary.csv", ".eps_hist.png")
+    ]
+
+
 rule build_adversarial:
     input:
         model=original_path(),
@@ -16,8 +36,8 @@ rule build_adversarial:
     threads: config["attack"]["threads"]
     resources:
         gpu=1,
-        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
-        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
         attack=attack_params(),
         device=config["device"],

@@ -1,6 +1,10 @@
 # The dataset bundle and the forget/retain splits.
 
 
+def data_targets():
+    return [split_path(f, s) for f, s in EXP.all_splits()]
+
+
 rule prepare_dataset:
     output:
         data=DATA,

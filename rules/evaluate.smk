@@ -1,6 +1,43 @@
 # RMIA reference models, per-run metrics, and their aggregation into the paper's tables.
 
 
+def checkpoint_of(w):
+    """The checkpoint a metrics job evaluates: the original, the retrain, or an unlearned model."""
+    if w.instance == "original":
+        return original_path(w.model_seed)
+    if w.instance == "retrain":
+        return retrain_path(w.forget, w.split_seed, w.model_seed)
+    return unlearn_path(
+        w.instance, w.setting, w.forget, w.split_seed, w.model_seed, w.run
+    )
+
+
+def evaluate_inputs(w):
+    inputs = {
+        "model": checkpoint_of(w),
+        "data": DATA,
+        "split": split_path(w.forget, w.split_seed),
+        "refs": reference_logits(),
+    }
+    if w.instance != "retrain":
+        inputs["retrain"] = retrain_path(w.forget, w.split_seed, w.model_seed)
+    return inputs
+
+
+def reference_train_config():
+    """The reference models' recipe: the train section with rmia.train's overrides."""
+    return {**config["train"], **config["rmia"]["train"]}
+
+
+def all_metric_paths():
+    paths = [metrics_path(*u) for u in EXP.unlearn_units()]
+    for f, s, m in EXP.eval_units():
+        paths += [
+            reference_metrics_path(kind, f, s, m) for kind in ("retrain", "original")
+        ]
+    return paths
+
+
 rule rmia_keep:
     input:
         data=DATA,
@@ -33,8 +70,8 @@ rule train_reference:
     threads: config["resources"]["threads"]
     resources:
         gpu=1,
-        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
-        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
         model=canon(config["model"]),
         train=train_params(reference_train_config()),
@@ -52,16 +89,16 @@ rule evaluate:
         metrics=metrics_path(),
         arrays=metrics_path().replace(".csv", ".npz"),
     log:
-        f"{RES}/logs/metrics/{{method}}/{{setting}}/{{forget}}/split{{split_seed}}/seed{{model_seed}}/run{{run}}.log",
+        f"{RES}/logs/metrics/{{instance}}/{{setting}}/{{forget}}/split{{split_seed}}/seed{{model_seed}}/run{{run}}.log",
     conda:
         "../envs/amunflow.yaml"
     threads: config["unlearn"]["threads"]
     resources:
         gpu=1,
-        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
-        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
-        ident=lambda w: run_identity(w),
+        ident=lambda w: identity(w, w.split_seed, w.run),
         rmia=canon(config["rmia"]),
         mis=MIS_PARAMS,
         device=config["device"],

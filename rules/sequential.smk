@@ -1,5 +1,68 @@
 # Sequential unlearning requests: per-request splits, the chain of unlearned models (AMUN with the
 # original model's D_A, AMUN-A with D_A rebuilt on the current model), metrics after every request.
+# The {instance} wildcard holds a sequential name: a method instance, or <instance>_adaptive.
+
+
+def seq_instance(w):
+    """(method instance, adaptive D_A) of a sequential name."""
+    return EXP.sequential_names()[w.instance]
+
+
+def seq_previous_model(w):
+    """Request k starts from request k-1's model; request 0 from the original."""
+    k = int(w.request)
+    if k == 0:
+        return original_path(w.model_seed)
+    return seq_path(
+        "models",
+        ".pt",
+        w.instance,
+        w.setting,
+        w.forget,
+        w.split_seed,
+        w.model_seed,
+        k - 1,
+    )
+
+
+def seq_unlearn_inputs(w):
+    inst, adaptive = seq_instance(w)
+    spec = spec_of(inst, w.setting)
+    own = lambda kind, ext: seq_path(
+        kind,
+        ext,
+        w.instance,
+        w.setting,
+        w.forget,
+        w.split_seed,
+        w.model_seed,
+        w.request,
+    )
+    inputs = {
+        "model": seq_previous_model(w),
+        "data": DATA,
+        "split": seq_split_path("req", w.forget, w.split_seed, w.request),
+    }
+    if spec.needs_adv and adaptive:  # AMUN-A: D_A of the current model for this request
+        inputs["adv"] = own("adversarial", ".h5")
+        inputs["adv_source"] = inputs["model"]
+    elif spec.needs_adv:  # AMUN: the original model's D_A, built once
+        inputs["adv"] = adversarial_path(w.model_seed, w.forget, w.split_seed)
+        inputs["adv_source"] = original_path(w.model_seed)
+    if spec.needs_mask:
+        inputs["mask"] = own("masks", ".pt")
+    # the one-shot runs' values (no re-tuning)
+    return {**inputs, **selection_input(inst, w.forget)}
+
+
+def sequential_targets():
+    units = EXP.sequential_units()
+    if not units:
+        return []
+    return [seq_path("metrics", ".csv", *u) for u in units] + [
+        f"{SEQ}/summary.csv",
+        f"{SEQ}/fr_minus_ft.png",
+    ]
 
 
 rule sequential_split:
@@ -33,8 +96,8 @@ rule sequential_adversarial:
     threads: config["attack"]["threads"]
     resources:
         gpu=1,
-        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
-        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
         attack=attack_params(),
         device=config["device"],
@@ -56,8 +119,8 @@ rule sequential_mask:
     threads: config["unlearn"]["threads"]
     resources:
         gpu=1,
-        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
-        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
         device=config["device"],
     script:
@@ -76,20 +139,14 @@ rule sequential_unlearn:
     threads: config["unlearn"]["threads"]
     resources:
         gpu=1,
-        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
-        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
-        instance=lambda w: EXP.sequential_names()[w.method][0],
+        instance=lambda w: seq_instance(w)[0],
         setting=lambda w: w.setting,
-        method=lambda w: resolve_hyper(
-            config["unlearn"], EXP.sequential_names()[w.method][0], w.setting
-        )[0],
-        hyper=lambda w: hyper_for(
-            EXP.sequential_names()[w.method][0], w.setting, w.forget
-        ),
-        seed=lambda w: int(w.model_seed) * 1000003
-        + int(w.split_seed) * 1009
-        + int(w.request),
+        method=lambda w: method_of(seq_instance(w)[0], w.setting),
+        hyper=lambda w: hyper_for(seq_instance(w)[0], w.setting, w.forget),
+        seed=lambda w: run_seed(w.model_seed, w.split_seed, w.request),
         device=config["device"],
     script:
         "../workflow/scripts/unlearn.py"
@@ -111,21 +168,16 @@ rule sequential_evaluate:
     threads: config["unlearn"]["threads"]
     resources:
         gpu=1,
-        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
-        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
-        ident=lambda w: {
-            "method": w.method,
-            "base_method": resolve_hyper(
-                config["unlearn"], EXP.sequential_names()[w.method][0], w.setting
-            )[0],
-            "setting": w.setting,
-            "forget": w.forget,
-            "split_seed": int(w.split_seed),
-            "model_seed": int(w.model_seed),
-            "run": 0,
-            "request": int(w.request),
-        },
+        ident=lambda w: identity(
+            w,
+            w.split_seed,
+            0,
+            base=method_of(seq_instance(w)[0], w.setting),
+            request=int(w.request),
+        ),
         rmia=canon(config["rmia"]),
         mis=MIS_PARAMS,
         device=config["device"],

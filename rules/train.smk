@@ -2,6 +2,12 @@
 # (one per forget set x split seed x model seed, trained on D_R from a fresh init).
 
 
+def train_targets():
+    return [original_path(m) for m in config["model_seeds"]] + [
+        retrain_path(f, s, m) for f, s, m in EXP.eval_units()
+    ]
+
+
 rule train_original:
     input:
         data=DATA,
@@ -20,8 +26,8 @@ rule train_original:
     threads: config["resources"]["threads"]
     resources:
         gpu=1,
-        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
-        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
         model=canon(config["model"]),
         train=train_params(config["train"]),
@@ -51,8 +57,8 @@ rule train_retrain:
     threads: config["resources"]["threads"]
     resources:
         gpu=1,
-        mem_mb=lambda w, attempt: train_resources(attempt)["mem_mb"],
-        runtime=lambda w, attempt: train_resources(attempt)["runtime"],
+        mem_mb=job_mem_mb,
+        runtime=job_runtime,
     params:
         model=canon(config["model"]),
         train=train_params(config["train"]),

@@ -1,4 +1,4 @@
-"""A deliberately plain, one-sample-at-a-time implementation of Algorithm 1 (SPEC §2), used as
+"""A deliberately plain, one-sample-at-a-time implementation of Algorithm 1 (docs/protocol.md §2), used as
 the independent reference for the vectorized builder (tests and benchmarks)."""
 
 import torch

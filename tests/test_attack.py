@@ -4,12 +4,12 @@ import torch
 from torch import nn
 
 from amunflow import UserError
-from amunflow.adversarial import (
-    build_job, ensure_valid, file_hash, invalid_rows, load_for_forget_set, read_adversarial, report_job,
-)  # fmt: skip
-from amunflow.attack import AttackConfig, calibrate_eps_init, pgd_l2_adaptive, summarize
+from amunflow.adversarial import ensure_valid, invalid_rows, load_for_forget_set, read_adversarial
+from amunflow.attack import AttackConfig, calibrate_eps_init, pgd_l2_adaptive
+from amunflow.checkpoint import save_checkpoint
 from amunflow.data import save_bundle, synthetic
-from amunflow.io import save_checkpoint
+from amunflow.io import file_hash
+from amunflow.jobs.adversarial import build_job, summary_job
 from amunflow.models import build_model
 from amunflow.splits import load_split, make_split, save_split
 from amunflow.train import TrainConfig, train
@@ -19,10 +19,17 @@ from .reference_attack import pgd_l2_one
 
 def tiny_cnn(num_classes=4):
     return nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
         nn.Linear(8, num_classes),
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +38,21 @@ def trained():
     data = synthetic(n_train=400, n_test=10, num_classes=4, image_size=8, seed=3)
     torch.manual_seed(0)
     model = tiny_cnn()
-    train(model, data.train_x, data.train_y, TrainConfig(epochs=4, batch_size=50, lr=0.05, crop_padding=1),
-          seed=0, device=torch.device("cpu"), progress_file=False)  # fmt: skip
+    train(
+        model,
+        data.train_x,
+        data.train_y,
+        TrainConfig.from_config(dict(epochs=4, batch_size=50, lr=0.05, crop_padding=1)),
+        seed=0,
+        device=torch.device("cpu"),
+        progress_file=False,
+    )
     model = model.double().eval()
     x = torch.as_tensor(data.train_x[:300]).double() / 255
     return model, x, torch.as_tensor(data.train_y[:300])
 
 
-CFG = AttackConfig(eps_init=0.01, steps=8, step_ratio=0.1, max_rounds=20, batch_size=37)
+CFG = AttackConfig.from_config(dict(eps_init=0.01, steps=8, step_ratio=0.1, max_rounds=20, batch_size=37))
 
 
 def test_vectorized_builder_matches_per_sample_reference(trained):
@@ -46,7 +60,9 @@ def test_vectorized_builder_matches_per_sample_reference(trained):
     adv = pgd_l2_adaptive(model, x, y, CFG, progress_file=False)
     eps_seen = set()
     for i in range(len(y)):
-        r_adv, r_label, r_eps, r_evals, r_found, r_clean = pgd_l2_one(model, x[i], int(y[i]), CFG.eps_init, CFG.steps, CFG.step_ratio)
+        r_adv, r_label, r_eps, r_evals, r_found, r_clean = pgd_l2_one(
+            model, x[i], int(y[i]), CFG.eps_init, CFG.steps, CFG.step_ratio
+        )
         assert adv.adv_label[i] == r_label and adv.clean_pred[i] == r_clean, i
         assert adv.eps[i] == pytest.approx(r_eps) and adv.grad_evals[i] == r_evals and adv.found[i] == r_found, i
         np.testing.assert_allclose(adv.images[i], r_adv.float().numpy(), atol=1e-5)
@@ -99,10 +115,10 @@ def test_invariants_resnet_float32_uint8_input():
     data = synthetic(n_train=512, n_test=8, num_classes=4, image_size=16, seed=5)
     torch.manual_seed(1)
     model = build_model({"arch": "resnet18", "width": 8}, 4)
-    cfg_t = TrainConfig(epochs=5, batch_size=64, lr=0.05, lr_step=4)
+    cfg_t = TrainConfig.from_config(dict(epochs=5, batch_size=64, lr=0.05, lr_step=4))
     train(model, data.train_x, data.train_y, cfg_t, 0, torch.device("cpu"), progress_file=False)
     model.train()
-    cfg = AttackConfig(eps_init=0.05, steps=5, batch_size=64)
+    cfg = AttackConfig.from_config(dict(eps_init=0.05, steps=5, batch_size=64))
     x_u8, y = torch.as_tensor(data.train_x[:200]), data.train_y[:200]
     adv = pgd_l2_adaptive(model, x_u8, y, cfg, progress_file=False)
     assert len(set(adv.clean_pred)) == 4  # a model that learned something
@@ -122,7 +138,13 @@ def test_unbreakable_model_gives_up_after_max_rounds():
             return out
 
     x = torch.rand(5, 3, 4, 4)
-    adv = pgd_l2_adaptive(Constant(), x, torch.zeros(5, dtype=torch.long), AttackConfig(eps_init=0.1, steps=3, max_rounds=4), progress_file=False)
+    adv = pgd_l2_adaptive(
+        Constant(),
+        x,
+        torch.zeros(5, dtype=torch.long),
+        AttackConfig.from_config(dict(eps_init=0.1, steps=3, max_rounds=4)),
+        progress_file=False,
+    )
     assert not adv.found.any() and (adv.grad_evals == 12).all()
     np.testing.assert_allclose(adv.eps, 0.8)  # 0.1 * 2^3: the ball of the last round searched
 
@@ -141,7 +163,12 @@ def test_artifact_roundtrip_checks_and_report(tmp_path):
     save_bundle(tmp_path / "d.h5", data)
     torch.manual_seed(0)
     model = build_model({"arch": "resnet18", "width": 4}, 4)
-    meta = {"model": {"arch": "resnet18", "width": 4}, "num_classes": 4, "image_size": 16, "dataset_fingerprint": data.fingerprint()}
+    meta = {
+        "model": {"arch": "resnet18", "width": 4},
+        "num_classes": 4,
+        "image_size": 16,
+        "dataset_fingerprint": data.fingerprint(),
+    }
     save_checkpoint(tmp_path / "m.pt", model, meta)
     split = make_split({"kind": "random", "size": 30}, 1, data.train_y, data.classes)
     save_split(tmp_path / "s.h5", split, data.fingerprint())
@@ -151,12 +178,16 @@ def test_artifact_roundtrip_checks_and_report(tmp_path):
     adv, attrs = read_adversarial(tmp_path / "all.h5")
     assert attrs["checkpoint_hash"] == file_hash(tmp_path / "m.pt") and attrs["attack_steps"] == 4
     np.testing.assert_array_equal(adv.index, np.arange(120))
-    imgs, labels, sub = load_for_forget_set(tmp_path / "all.h5", tmp_path / "m.pt", load_split(tmp_path / "s.h5"), data.fingerprint())
+    imgs, labels, sub = load_for_forget_set(
+        tmp_path / "all.h5", tmp_path / "m.pt", load_split(tmp_path / "s.h5"), data.fingerprint()
+    )
     np.testing.assert_array_equal(sub.index, split.forget)  # forget order
     np.testing.assert_array_equal(labels, adv.adv_label[split.forget])
     np.testing.assert_array_equal(imgs, adv.images[split.forget])
     # forget-only build: the same samples give the same result (per-sample independence)
-    build_job(tmp_path / "m.pt", tmp_path / "d.h5", tmp_path / "s.h5", cfg, "cpu", tmp_path / "f.h5", progress_file=False)
+    build_job(
+        tmp_path / "m.pt", tmp_path / "d.h5", tmp_path / "s.h5", cfg, "cpu", tmp_path / "f.h5", progress_file=False
+    )
     f_imgs, f_labels, _ = load_for_forget_set(tmp_path / "f.h5", tmp_path / "m.pt", split)
     np.testing.assert_array_equal(f_labels, labels)
     np.testing.assert_allclose(f_imgs, imgs, atol=1e-5)
@@ -167,7 +198,7 @@ def test_artifact_roundtrip_checks_and_report(tmp_path):
     other = make_split({"kind": "random", "size": 30}, 2, data.train_y, data.classes)
     with pytest.raises(UserError, match="no entry for"):
         load_for_forget_set(tmp_path / "f.h5", split=other)
-    row = report_job(tmp_path / "all.h5", tmp_path / "sum.csv", tmp_path / "hist.png")
+    row = summary_job(tmp_path / "all.h5", tmp_path / "sum.csv", tmp_path / "hist.png")
     assert row["n"] == 120 and (tmp_path / "hist.png").read_bytes()[:4] == b"\x89PNG"
     import pandas as pd
 
@@ -179,15 +210,22 @@ def resnet_and_data():
     data = synthetic(n_train=300, n_test=8, num_classes=4, image_size=16, seed=5)
     torch.manual_seed(0)
     model = build_model({"arch": "resnet18", "width": 8}, 4)
-    train(model, data.train_x, data.train_y, TrainConfig(epochs=6, batch_size=64, lr=0.05, lr_step=4), 0,
-          torch.device("cpu"), progress_file=False)  # fmt: skip
+    train(
+        model,
+        data.train_x,
+        data.train_y,
+        TrainConfig.from_config(dict(epochs=6, batch_size=64, lr=0.05, lr_step=4)),
+        0,
+        torch.device("cpu"),
+        progress_file=False,
+    )
     return model.eval(), data
 
 
 def test_ensure_valid_repairs_rows_that_fail_the_fp32_check(resnet_and_data):
     model, data = resnet_and_data
     x, y = torch.as_tensor(data.train_x[:80]), data.train_y[:80]
-    cfg = AttackConfig(eps_init=0.05, steps=5, batch_size=64)
+    cfg = AttackConfig.from_config(dict(eps_init=0.05, steps=5, batch_size=64))
     adv = pgd_l2_adaptive(model, x, y, cfg, progress_file=False)
     assert not invalid_rows(model, adv, y, "cpu").any()
     # break some rows as a bf16 build can: the stored image is the clean one (still classified y) or
@@ -195,7 +233,9 @@ def test_ensure_valid_repairs_rows_that_fail_the_fp32_check(resnet_and_data):
     broken = np.flatnonzero(adv.found & (adv.clean_pred == y))[:6]
     adv.images[broken[:3]] = x[broken[:3]].float().numpy() / 255
     adv.adv_label[broken[3:]] = (adv.adv_label[broken[3:]] + 1) % 4
-    adv.adv_label[broken[3:]] = np.where(adv.adv_label[broken[3:]] == y[broken[3:]], (y[broken[3:]] + 1) % 4, adv.adv_label[broken[3:]])
+    adv.adv_label[broken[3:]] = np.where(
+        adv.adv_label[broken[3:]] == y[broken[3:]], (y[broken[3:]] + 1) % 4, adv.adv_label[broken[3:]]
+    )
     assert invalid_rows(model, adv, y, "cpu").sum() == 6
     fresh = pgd_l2_adaptive(model, x[torch.as_tensor(broken)], y[broken], cfg, progress_file=False)
     counts = ensure_valid(model, x, y, adv, cfg, "cpu")
@@ -209,7 +249,7 @@ def test_ensure_valid_repairs_rows_that_fail_the_fp32_check(resnet_and_data):
 def test_continued_attack_steps_before_its_first_check(resnet_and_data):
     model, data = resnet_and_data
     x, y = torch.as_tensor(data.train_x[:40]), data.train_y[:40]
-    cfg = AttackConfig(eps_init=0.05, steps=5, batch_size=64)
+    cfg = AttackConfig.from_config(dict(eps_init=0.05, steps=5, batch_size=64))
     adv = pgd_l2_adaptive(model, x, y, cfg, progress_file=False)
     rounds = np.rint(np.log2(adv.eps / cfg.eps_init)).astype(np.int64)
     more = pgd_l2_adaptive(model, x, y, cfg, progress_file=False, start=torch.as_tensor(adv.images), rounds0=rounds)
@@ -220,12 +260,19 @@ def test_continued_attack_steps_before_its_first_check(resnet_and_data):
 def test_bf16_build_stores_only_rows_valid_in_fp32(resnet_and_data, tmp_path):
     model, data = resnet_and_data
     save_bundle(tmp_path / "d.h5", data)
-    meta = {"model": {"arch": "resnet18", "width": 8}, "num_classes": 4, "image_size": 16, "dataset_fingerprint": data.fingerprint()}
+    meta = {
+        "model": {"arch": "resnet18", "width": 8},
+        "num_classes": 4,
+        "image_size": 16,
+        "dataset_fingerprint": data.fingerprint(),
+    }
     save_checkpoint(tmp_path / "m.pt", model, meta)
     cfg = {"eps_init": 0.02, "steps": 5, "batch_size": 64, "precision": "bf16"}
     stats = build_job(tmp_path / "m.pt", tmp_path / "d.h5", None, cfg, "cpu", tmp_path / "a.h5", progress_file=False)
     adv, attrs = read_adversarial(tmp_path / "a.h5")
-    bare = pgd_l2_adaptive(model, torch.as_tensor(data.train_x), data.train_y, AttackConfig.from_config(cfg), progress_file=False)
+    bare = pgd_l2_adaptive(
+        model, torch.as_tensor(data.train_x), data.train_y, AttackConfig.from_config(cfg), progress_file=False
+    )
     n_bad = int(invalid_rows(model, bare, data.train_y, "cpu").sum())  # what a bf16 build stored before the check
     assert stats["repaired"] == attrs["repaired"] == int(adv.repaired.sum()) >= n_bad
     assert not invalid_rows(model, adv, data.train_y, "cpu").any() and adv.found.all()

@@ -1,7 +1,7 @@
 import torch
 import torch.nn.functional as F
 
-from amunflow.train import augment
+from amunflow.augment import augment
 
 
 def test_crop_offsets_within_padding_and_pixels_match_slices():

@@ -6,7 +6,7 @@ import yaml
 from amunflow import UserError
 from amunflow.config import Experiment, forget_set_id, validate_config
 
-from .conftest import CONFIGS, ROOT
+from .helpers import CONFIGS, ROOT
 
 
 def tiny():
@@ -41,8 +41,14 @@ def test_shipped_configs_are_valid():
         (lambda c: c["train"].update(epochs=0), r"train\.epochs: 0 is less than the minimum"),
         (lambda c: c.update(tuning_seed=1), r"tuning_seed: 1 is also in split_seeds"),
         (lambda c: c["forget_sets"].append({"kind": "random", "size": 0.1}), r"listed twice"),
-        (lambda c: c["forget_sets"].append({"kind": "random", "classes": [1]}), r"forget_sets\[2\]: a random forget set takes 'size'"),
-        (lambda c: c["dataset"].update(name="imagefolder", root="/no/such/dir"), r"dataset\.root: '/no/such/dir' does not exist"),
+        (
+            lambda c: c["forget_sets"].append({"kind": "random", "classes": [1]}),
+            r"forget_sets\[2\]: a random forget set takes 'size'",
+        ),
+        (
+            lambda c: c["dataset"].update(name="imagefolder", root="/no/such/dir"),
+            r"dataset\.root: '/no/such/dir' does not exist",
+        ),
         (lambda c: c["dataset"].update(name="cifar10", root="/no/such/dir"), r"dataset\.root: no cifar10 under"),
     ],
 )
@@ -72,7 +78,9 @@ def test_speed_keys_reach_the_scripts_from_the_config():
 
     from amunflow.smk import with_speed_keys
 
-    smk = SimpleNamespace(config={"attack": {"batch_size": 7, "compile": True, "steps": 3}, "train": {"compile": False}})
+    smk = SimpleNamespace(
+        config={"attack": {"batch_size": 7, "compile": True, "steps": 3}, "train": {"compile": False}}
+    )
     assert with_speed_keys(smk, "attack", {"steps": 3}) == {"steps": 3, "batch_size": 7, "compile": True}
     assert with_speed_keys(smk, "train", {"epochs": 2}) == {"epochs": 2, "compile": False}
     assert with_speed_keys(smk, "train", {"epochs": 2}, overrides={"compile": True}) == {"epochs": 2, "compile": True}
@@ -80,8 +88,7 @@ def test_speed_keys_reach_the_scripts_from_the_config():
 
 def test_paper_config_is_the_authors_protocol():
     """What config/paper.yaml resolves to, per method and setting: the AMUN code's settings."""
-    from amunflow.tuning import grid_points, tuned_instances
-    from amunflow.unlearn_job import resolve_hyper, settings_of
+    from amunflow.hyper import grid_points, resolve_hyper, settings_of, tuned_instances
 
     cfg = validate_config(yaml.safe_load((ROOT / "config" / "paper.yaml").read_text()), check_data=False)
     assert cfg["train"]["precision"] == cfg["attack"]["precision"] == "fp32"  # fp32 throughout

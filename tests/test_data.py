@@ -4,11 +4,18 @@ from PIL import Image
 
 from amunflow import UserError
 from amunflow.data import (
-    CIFAR10_CLASSES, class_blocked, describe_source, load_bundle, load_source, prepare, synthetic, take_subset,
-)  # fmt: skip
+    CIFAR10_CLASSES,
+    class_blocked,
+    describe_source,
+    load_bundle,
+    load_source,
+    prepare,
+    synthetic,
+    take_subset,
+)
 from amunflow.splits import make_split
 
-from .conftest import need_cifar_zip
+from .helpers import need_cifar_zip
 
 
 def test_synthetic_is_seeded_and_well_formed():
@@ -90,7 +97,9 @@ def test_class_sorted_images_are_stored_interleaved(cifar_small, tmp_path):
     over such a bundle would see one or two classes per batch. The bundle stores them interleaved."""
     src = load_source({"name": "imagefolder", "root": str(cifar_small)})
     assert class_blocked(src.train_y) and list(src.train_y[:20]) == [0] * 20
-    d = prepare({"name": "imagefolder", "root": str(cifar_small), "subset": None, "test_subset": None}, tmp_path / "b.h5")
+    d = prepare(
+        {"name": "imagefolder", "root": str(cifar_small), "subset": None, "test_subset": None}, tmp_path / "b.h5"
+    )
     back = load_bundle(tmp_path / "b.h5")
     assert not class_blocked(back.train_y) and back.attrs["train_order"].startswith("interleaved")
     idx = np.asarray(d.attrs["train_source_index"])

@@ -3,16 +3,16 @@ import yaml
 from amunflow.config import validate_config
 from amunflow.estimate import estimate, main
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 
 def test_paper_protocol_costs_match_the_specs_arithmetic():
     cfg = validate_config(yaml.safe_load((ROOT / "config" / "paper.yaml").read_text()), check_data=False)
     rows = {r["stage"]: r for r in estimate(cfg, 50000, 10000)}
     assert rows["original models"]["sample_steps"] == 3 * 201 * 50000
-    # one retrain of a 10% set is 201 x 45k = 9.0M sample-steps (SPEC §6); 9 per forget size
+    # one retrain of a 10% set is 201 x 45k = 9.0M sample-steps (docs/protocol.md §6); 9 per forget size
     assert rows["retrained references"]["sample_steps"] == 9 * 201 * (45000 + 25000)
-    # RMIA: 128 x 161 x 30k = 618M sample-steps (SPEC §6)
+    # RMIA: 128 x 161 x 30k = 618M sample-steps (docs/protocol.md §6)
     assert rows["RMIA reference models"]["sample_steps"] == 618_240_000
     # D_A for all of D per original model: at most 3 PGD-50 passes
     assert rows["adversarial sets D_A"]["attack_grad_evals"] == 3 * 3 * 50 * 50000
@@ -23,11 +23,17 @@ def test_paper_protocol_costs_match_the_specs_arithmetic():
     advonly_with_retain_10 = 10 * 45000 + 10 * 5000  # D_R u D_A; full would add D_F
     assert rows["tuning runs (+ tuning-set retrains)"]["sample_steps"] > 0
     cfg["sequential"]["enabled"] = False  # its methods are not all kept below
-    cfg_t = dict(cfg, forget_sets=[{"kind": "random", "size": 0.1}], unlearn=dict(cfg["unlearn"], methods={"amun": {}}, settings=["with_retain"]))
-    cfg_t["tuning"] = dict(cfg["tuning"], model_seeds=[1], grid={"lr": [0.01], "lr_step": [1], "mixture": ["full", "advonly"]})
+    cfg_t = dict(
+        cfg,
+        forget_sets=[{"kind": "random", "size": 0.1}],
+        unlearn=dict(cfg["unlearn"], methods={"amun": {}}, settings=["with_retain"]),
+    )
+    cfg_t["tuning"] = dict(
+        cfg["tuning"], model_seeds=[1], grid={"lr": [0.01], "lr_step": [1], "mixture": ["full", "advonly"]}
+    )
     t = {r["stage"]: r for r in estimate(cfg_t, 50000, 10000)}["tuning runs (+ tuning-set retrains)"]
     assert t["jobs"] == 2 + 1 and t["sample_steps"] == 10 * 55000 + advonly_with_retain_10 + 201 * 45000
-    # AMUN with D_R, 10%: 10 x 55k per run (SPEC §6)
+    # AMUN with D_R, 10%: 10 x 55k per run (docs/protocol.md §6)
     cfg["unlearn"]["methods"] = {"amun": {}}
     cfg["unlearn"]["settings"] = ["with_retain"]
     cfg["forget_sets"] = [{"kind": "random", "size": 0.1}]

@@ -7,13 +7,14 @@ import torch.nn.functional as F
 
 from amunflow import UserError
 from amunflow.data import synthetic
+from amunflow.hyper import resolve_hyper
 from amunflow.methods import REGISTRY, bs
 from amunflow.methods.l1_sparse import alpha_at
 from amunflow.models import build_model
 from amunflow.saliency import mask_from_scores, saliency_scores
+from amunflow.schema import section
 from amunflow.train import TrainConfig, train
 from amunflow.unlearn import AccessError, DataViews, Hyper, Mixture, Run
-from amunflow.unlearn_job import resolve_hyper
 
 CPU = torch.device("cpu")
 
@@ -39,7 +40,7 @@ def setup():
     data = synthetic(n_train=240, n_test=40, num_classes=4, image_size=16, seed=11)
     torch.manual_seed(0)
     model = build_model({"arch": "resnet18", "width": 8}, 4)
-    cfg = TrainConfig(epochs=16, batch_size=32, lr=0.05, lr_step=10)
+    cfg = TrainConfig.from_config(dict(epochs=16, batch_size=32, lr=0.05, lr_step=10))
     train(model, data.train_x, data.train_y, cfg, 0, CPU, progress_file=False)
     rs = np.random.RandomState(0)
     forget = rs.choice(240, 40, replace=False)
@@ -82,12 +83,20 @@ def test_ga_raises_forget_loss(setup, setting):
 
 
 def test_rl_labels_are_wrong_and_redrawn_each_epoch(setup):
-    data, _, forget, _, _ = setup
+    from amunflow.methods.rl import random_label_parts
+
+    data, _, forget, retain, _ = setup
     run = make_run(setup, "rl", epochs=3)
-    REGISTRY["rl"].run(run)
-    labels = run.stats["forget_labels"]
+    parts = random_label_parts(run)
     true = torch.as_tensor(data.train_y[forget])
-    assert len(labels) == 3
+    labels = []
+    for epoch in range(3):
+        retain_part, forget_part = parts(epoch)
+        assert retain_part.name == "retain" and len(retain_part) == len(retain)  # with D_R: kept as is
+        assert forget_part.name == "forget" and torch.equal(
+            forget_part.x, retain_part.x.new_tensor(data.train_x[forget])
+        )
+        labels.append(forget_part.y)
     for lab in labels:
         assert (lab != true).all() and lab.min() >= 0 and lab.max() < 4
     assert (labels[0] != labels[1]).any() and (labels[1] != labels[2]).any()
@@ -116,13 +125,19 @@ def test_leaky_mask_option_lets_weight_decay_move_masked_parameters(setup):
     run = make_run(setup, "salun", mask=mask, weight_decay=5e-2, leaky_mask=True)
     before = {n: p.detach().clone() for n, p in run.model.named_parameters()}
     REGISTRY["salun"].run(run)
-    changed = sum(int((p.detach()[mask[n] == 0] != before[n][mask[n] == 0]).sum()) for n, p in run.model.named_parameters())
+    changed = sum(
+        int((p.detach()[mask[n] == 0] != before[n][mask[n] == 0]).sum()) for n, p in run.model.named_parameters()
+    )
     assert changed > 0
 
 
 def test_mask_from_scores_matches_global_numpy_ranking():
     g = torch.Generator().manual_seed(0)
-    scores = {"a": torch.rand(3, 4, generator=g), "b": torch.rand(10, generator=g), "c": torch.rand(2, 2, 2, generator=g)}
+    scores = {
+        "a": torch.rand(3, 4, generator=g),
+        "b": torch.rand(10, generator=g),
+        "c": torch.rand(2, 2, 2, generator=g),
+    }
     flat = np.concatenate([s.numpy().ravel() for s in scores.values()])
     for ratio in (0.1, 0.5, 0.9, 1.0):
         mask = mask_from_scores(scores, ratio)
@@ -133,10 +148,13 @@ def test_mask_from_scores_matches_global_numpy_ranking():
         np.testing.assert_array_equal(got, expected)
 
 
-@pytest.mark.parametrize("setting,expected", [
-    ("with_retain", {"retain": 200, "forget": 40, "adversarial": 40}),
-    ("forget_only", {"forget": 40, "adversarial": 40}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "setting,expected",
+    [
+        ("with_retain", {"retain": 200, "forget": 40, "adversarial": 40}),
+        ("forget_only", {"forget": 40, "adversarial": 40}),
+    ],
+)
 def test_amun_epoch_is_exactly_the_configured_mixture_and_da_unaugmented(setup, setting, expected):
     _, _, _, _, (adv_x, _) = setup
     run = make_run(setup, "amun", setting, epochs=2)
@@ -160,12 +178,12 @@ def test_mixed_batches_augment_only_flagged_parts():
     b = Part("adv", torch.rand(6, 3, 8, 8), torch.ones(6, dtype=torch.long), False)
     c = Part("more", torch.full((4, 3, 8, 8), 255, dtype=torch.uint8), torch.full((4,), 2, dtype=torch.long), True)
     gen = torch.Generator().manual_seed(0)
-    hp = Hyper(crop_padding=2)
+    hp = Hyper.from_dict({"crop_padding": 2})
     mix = Mixture([b, a, c])
     labels, cropped = [], 0
     for idx in mix.batches(5, gen):
         x, y = mix.gather(idx, gen, hp)
-        for xi, yi in zip(x, y):
+        for xi, yi in zip(x, y, strict=True):
             if yi == 1:  # D_A-like part: an exact, unaugmented image of b
                 assert any(torch.equal(xi, bj) for bj in b.x)
             else:  # a cropped all-ones image: ones with possibly zero borders
@@ -175,7 +193,10 @@ def test_mixed_batches_augment_only_flagged_parts():
     assert sorted(labels) == [0] * 10 + [1] * 6 + [2] * 4  # every sample of every part exactly once
     assert cropped > 0, "augmented parts should show crops"
     # in order (shuffle=False): the augmented pool first, then the rest
-    assert torch.cat([mix.gather(i, gen, hp)[1] for i in mix.batches(7, gen, shuffle=False)]).tolist() == [0] * 10 + [2] * 4 + [1] * 6
+    assert (
+        torch.cat([mix.gather(i, gen, hp)[1] for i in mix.batches(7, gen, shuffle=False)]).tolist()
+        == [0] * 10 + [2] * 4 + [1] * 6
+    )
 
 
 def reference_bs_epoch(setup, teacher_after_retain: bool, lr=0.05, eps=0.1):
@@ -218,7 +239,11 @@ def test_bs_teacher_timing_matches_a_written_out_epoch(setup, teacher):
     for k, v in want.state_dict().items():
         if v.is_floating_point():
             torch.testing.assert_close(got[k], v, rtol=1e-4, atol=1e-5, msg=k)
-    assert any(not torch.allclose(got[k], v, rtol=1e-4, atol=1e-5) for k, v in other.state_dict().items() if v.is_floating_point())
+    assert any(
+        not torch.allclose(got[k], v, rtol=1e-4, atol=1e-5)
+        for k, v in other.state_dict().items()
+        if v.is_floating_point()
+    )
 
 
 def test_fgsm_is_linf_bounded_and_on_the_pixel_grid(setup):
@@ -280,18 +305,46 @@ def test_resolve_hyper_precedence_and_errors():
     cfg = {
         "settings": ["with_retain", "forget_only"],
         "common": {"epochs": 10, "lr": 0.1},
-        "methods": {"adv": {"method": "amun", "mixture": "advonly", "lr": 0.01, "forget_only": {"lr": 0.001}}, "ft": None},
+        "methods": {
+            "adv": {"method": "amun", "mixture": "advonly", "lr": 0.01, "forget_only": {"lr": 0.001}},
+            "ft": None,
+        },
     }
     m, hp = resolve_hyper(cfg, "adv", "with_retain")
     assert m == "amun" and hp["lr"] == 0.01 and hp["mixture"] == "advonly" and hp["epochs"] == 10
     assert resolve_hyper(cfg, "adv", "forget_only")[1]["lr"] == 0.001
-    assert resolve_hyper(cfg, "ft", "with_retain") == ("ft", {"epochs": 10, "lr": 0.1})
+    method, hp = resolve_hyper(cfg, "ft", "with_retain")
+    defaults = section("unlearn.common")  # every shared key comes with the schema's default
+    assert method == "ft" and hp == {**defaults, "epochs": 10, "lr": 0.1}
     cfg["methods"]["x"] = {"method": "nope"}
     with pytest.raises(UserError, match="unknown method 'nope'"):
         resolve_hyper(cfg, "x", "with_retain")
     cfg["methods"]["y"] = {"method": "ga", "mask_ratio": 0.5}
     with pytest.raises(UserError, match=r"unknown hyperparameter\(s\) \['mask_ratio'\]"):
         resolve_hyper(cfg, "y", "with_retain")
+
+
+@pytest.mark.parametrize(
+    "inst,match",
+    [
+        ({"method": "amun", "epochs": 0}, r"unlearn\.methods\.z\.epochs: 0 is less than the minimum of 1"),
+        (
+            {"method": "amun", "mixture": "bogus"},
+            r"unlearn\.methods\.z\.mixture: 'bogus' is not one of \['full', 'advonly'\]",
+        ),
+        ({"method": "amun", "precision": "fp16"}, r"unlearn\.methods\.z\.precision: 'fp16' is not one of"),
+        ({"method": "rl", "lr": "abc"}, r"unlearn\.methods\.z\.lr: 'abc' is not of type 'number'"),
+        ({"method": "rl", "lr": -1}, r"unlearn\.methods\.z\.lr: -1 is less than or equal to the minimum of 0"),
+        ({"method": "rl", "batch_size": 0}, r"unlearn\.methods\.z\.batch_size: 0 is less than the minimum"),
+        ({"method": "salun", "mask_ratio": 2}, r"unlearn\.methods\.z\.mask_ratio: 2 is greater than the maximum of 1"),
+        ({"method": "bs", "forget_only": {"teacher": "late"}}, r"unlearn\.methods\.z\.forget_only\.teacher: 'late'"),
+    ],
+)
+def test_hyperparameter_values_are_checked_with_the_key_named(inst, match):
+    cfg = {"settings": ["with_retain", "forget_only"], "common": {}, "methods": {"z": inst}}
+    with pytest.raises(UserError, match=match):
+        for setting in ("with_retain", "forget_only"):
+            resolve_hyper(cfg, "z", setting)
 
 
 def test_divergence_fails_the_run(setup):

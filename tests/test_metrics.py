@@ -7,11 +7,17 @@ import torch
 from sklearn.metrics import roc_auc_score
 from sklearn.svm import SVC
 
-from amunflow.evaluation import add_gaps, aggregate, render_table, table_cells
 from amunflow.metrics import (
-    avg_gap, keep_matrix, mis, param_distance, rmia_aucs, rmia_scores, taylor_soft_margin,
+    avg_gap,
+    keep_matrix,
+    mis,
+    param_distance,
+    rmia_aucs,
+    rmia_scores,
+    taylor_soft_margin,
     true_class_confidence,
-)  # fmt: skip
+)
+from amunflow.tables import add_gaps, aggregate, render_table, table_cells
 
 
 def test_keep_matrix_is_the_legacy_draw_with_each_point_in_half():
@@ -74,8 +80,16 @@ def official_rmia_aucs(score_forget, score_remain, score_test):
     for seed_sub in range(3):
         np.random.seed(seed_sub)
         t = np.random.choice(test_len, min_length, replace=False) if test_len > min_length else np.arange(test_len)
-        f = np.random.choice(forget_len, min_length, replace=False) if forget_len > min_length else np.arange(forget_len)
-        r = np.random.choice(retain_len, min_length, replace=False) if retain_len > min_length else np.arange(retain_len)
+        f = (
+            np.random.choice(forget_len, min_length, replace=False)
+            if forget_len > min_length
+            else np.arange(forget_len)
+        )
+        r = (
+            np.random.choice(retain_len, min_length, replace=False)
+            if retain_len > min_length
+            else np.arange(retain_len)
+        )
         ones, zeros = np.ones(min_length), np.zeros(min_length)
         ft.append(roc_auc_score(np.concatenate([ones, zeros]), np.concatenate([score_forget[f], score_test[t]])))
         fr.append(roc_auc_score(np.concatenate([zeros, ones]), np.concatenate([score_forget[f], score_remain[r]])))
@@ -88,7 +102,7 @@ def test_rmia_aucs_draw_for_draw_as_the_amun_code(sizes):
     n_forget, n_retain, n_test = sizes
     rs = np.random.RandomState(3)
     scores = rs.uniform(0, 1, n_forget + n_retain + n_test)
-    scores[: n_forget] += 0.1  # some signal, so that the draws matter
+    scores[:n_forget] += 0.1  # some signal, so that the draws matter
     forget = rs.permutation(n_forget + n_retain)[:n_forget]  # in draw order, as a split's forget set
     retain = np.setdiff1d(np.arange(n_forget + n_retain), forget)
     test = np.arange(n_forget + n_retain, len(scores))
@@ -136,7 +150,9 @@ def test_mis_is_the_official_balanced_draw():
     got = mis(conf_retain, conf_test, conf_forget)
     assert got == pytest.approx(official_mis(conf_retain, conf_test, conf_forget))
     assert 5 < got < 95  # the balanced attack says something; all 900 members would say "member" everywhere
-    assert mis(conf_retain, conf_test, conf_forget, seed=7) == pytest.approx(official_mis(conf_retain, conf_test, conf_forget, 7))
+    assert mis(conf_retain, conf_test, conf_forget, seed=7) == pytest.approx(
+        official_mis(conf_retain, conf_test, conf_forget, 7)
+    )
 
 
 def test_avg_gap_reproduces_the_papers_check():
@@ -152,15 +168,75 @@ def test_param_distance_ignores_bn_statistics():
 
 
 def runs_frame():
-    base = dict(base_method="x", forget="random0.1", split_seed=1, run=1, mis=0.0, fr_auc=0.0, rt_auc=0.0,
-                l2_to_retrain=0.0, wall_time_s=1.0, sample_steps=1, wall_time_vs_retrain=0.1, sample_steps_vs_retrain=0.1,
-                extra_grad_evals=0, work_vs_retrain=0.1, cpu_time_s=1.0, cpu_time_vs_retrain=0.1)  # fmt: skip
+    base = dict(
+        base_method="x",
+        forget="random0.1",
+        split_seed=1,
+        run=1,
+        mis=0.0,
+        fr_auc=0.0,
+        rt_auc=0.0,
+        l2_to_retrain=0.0,
+        wall_time_s=1.0,
+        sample_steps=1,
+        wall_time_vs_retrain=0.1,
+        sample_steps_vs_retrain=0.1,
+        extra_grad_evals=0,
+        work_vs_retrain=0.1,
+        cpu_time_s=1.0,
+        cpu_time_vs_retrain=0.1,
+    )
     rows = [
-        dict(base, method="retrain", setting="reference", model_seed=1, unlearn_acc=90, retain_acc=100, test_acc=90, ft_auc=50),
-        dict(base, method="retrain", setting="reference", model_seed=2, unlearn_acc=92, retain_acc=100, test_acc=92, ft_auc=52),
-        dict(base, method="amun", setting="with_retain", model_seed=1, unlearn_acc=93, retain_acc=99, test_acc=90, ft_auc=51),
-        dict(base, method="amun", setting="with_retain", model_seed=2, unlearn_acc=95, retain_acc=97, test_acc=89, ft_auc=55),
-        dict(base, method="ft", setting="with_retain", model_seed=1, unlearn_acc=99, retain_acc=99, test_acc=88, ft_auc=60),
+        dict(
+            base,
+            method="retrain",
+            setting="reference",
+            model_seed=1,
+            unlearn_acc=90,
+            retain_acc=100,
+            test_acc=90,
+            ft_auc=50,
+        ),
+        dict(
+            base,
+            method="retrain",
+            setting="reference",
+            model_seed=2,
+            unlearn_acc=92,
+            retain_acc=100,
+            test_acc=92,
+            ft_auc=52,
+        ),
+        dict(
+            base,
+            method="amun",
+            setting="with_retain",
+            model_seed=1,
+            unlearn_acc=93,
+            retain_acc=99,
+            test_acc=90,
+            ft_auc=51,
+        ),
+        dict(
+            base,
+            method="amun",
+            setting="with_retain",
+            model_seed=2,
+            unlearn_acc=95,
+            retain_acc=97,
+            test_acc=89,
+            ft_auc=55,
+        ),
+        dict(
+            base,
+            method="ft",
+            setting="with_retain",
+            model_seed=1,
+            unlearn_acc=99,
+            retain_acc=99,
+            test_acc=88,
+            ft_auc=60,
+        ),
     ]
     return pd.DataFrame(rows)
 
@@ -168,9 +244,15 @@ def runs_frame():
 def test_gaps_and_aggregate_against_hand_computed_values():
     runs = add_gaps(runs_frame(), "ft_auc")
     # retrain mean: UA 91, RA 100, TA 91, FT 51
-    assert list(runs["avg_gap"]) == pytest.approx([
-        (1 + 0 + 1 + 1) / 4, (1 + 0 + 1 + 1) / 4, (2 + 1 + 1 + 0) / 4, (4 + 3 + 2 + 4) / 4, (8 + 1 + 3 + 9) / 4,
-    ])  # fmt: skip
+    assert list(runs["avg_gap"]) == pytest.approx(
+        [
+            (1 + 0 + 1 + 1) / 4,
+            (1 + 0 + 1 + 1) / 4,
+            (2 + 1 + 1 + 0) / 4,
+            (4 + 3 + 2 + 4) / 4,
+            (8 + 1 + 3 + 9) / 4,
+        ]
+    )
     agg = aggregate(runs).set_index("method")
     assert agg.loc["amun", "avg_gap_mean"] == pytest.approx((1.0 + 3.25) / 2)
     assert agg.loc["amun", "avg_gap_std"] == pytest.approx(np.std([1.0, 3.25], ddof=1))
@@ -190,7 +272,7 @@ def test_gaps_and_aggregate_against_hand_computed_values():
 
 
 def test_cost_columns_put_load_free_work_first():
-    from amunflow.evaluation import METRIC_COLUMNS, cost_columns
+    from amunflow.audits import METRIC_COLUMNS, cost_columns
 
     retrain = {"kind": "retrain", "sample_steps": 1000, "cpu_time_s": 20.0, "wall_time_s": 10.0}
     run = {"kind": "unlearned", "sample_steps": 100, "extra_grad_evals": 50, "cpu_time_s": 2.0, "wall_time_s": 4.0}
@@ -211,14 +293,15 @@ def test_mis_separates_a_memorizing_model_from_its_retrain():
     D_F as on every member, a model retrained without D_F is not, and MIS must tell them apart."""
     from amunflow.data import synthetic
     from amunflow.models import build_model
-    from amunflow.train import TrainConfig, predict_logits, train
+    from amunflow.predict import predict_logits
+    from amunflow.train import TrainConfig, train
 
     d = synthetic(n_train=200, n_test=50, num_classes=4, image_size=8, seed=0)
     rs = np.random.RandomState(1)
     y_train, y_test = rs.randint(0, 4, 200), rs.randint(0, 4, 50)
     forget = rs.choice(200, 40, replace=False)
     retain = np.setdiff1d(np.arange(200), forget)
-    cfg = TrainConfig(epochs=40, batch_size=32, lr=0.05, lr_step=30, crop_padding=0, flip=False)
+    cfg = TrainConfig.from_config(dict(epochs=40, batch_size=32, lr=0.05, lr_step=30, crop_padding=0, flip=False))
     scores = {}
     for name, idx in (("original", np.arange(200)), ("retrain", retain)):
         torch.manual_seed(0)

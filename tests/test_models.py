@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from amunflow.models import BasicBlock, ResNet18, VGG19BN, build_model, count_parameters, fold_batchnorm
+from amunflow.models import VGG19BN, BasicBlock, ResNet18, build_model, count_parameters, fold_batchnorm
 
 
 def test_resnet18_width64_matches_paper_parameter_count():

@@ -4,11 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amunflow.adversarial import file_hash, read_adversarial
-from amunflow.splits import Split, load_split
+from amunflow.adversarial import read_adversarial
+from amunflow.io import file_hash
 from amunflow.sequential import request_splits
+from amunflow.splits import Split, load_split
 
-from .conftest import CONFIGS, snakemake
+from .helpers import CONFIGS, snakemake
 
 
 def test_request_splits_chunk_the_forget_set_in_draw_order():

@@ -8,7 +8,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-from .conftest import CONFIGS, ROOT, snakemake
+from .helpers import CONFIGS, ROOT, snakemake
 
 GPU_RULES = {"train_original", "train_retrain", "build_adversarial", "unlearn", "evaluate"}
 
@@ -45,7 +45,9 @@ def job_records() -> dict:
 def test_tiny_dag_runs_through_slurm_with_gpu_requests(tmp_path, slurm):
     before = set(job_records())
     work = tmp_path / "run"
-    snakemake(work, "--profile", str(ROOT / "profiles" / "slurm"), "--configfile", str(CONFIGS / "slurm.yaml"), timeout=1200)
+    snakemake(
+        work, "--profile", str(ROOT / "profiles" / "slurm"), "--configfile", str(CONFIGS / "slurm.yaml"), timeout=1200
+    )
     jobs = {j: rec for j, rec in job_records().items() if j not in before}
     rules = {}
     for state, comment, tres in jobs.values():

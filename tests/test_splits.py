@@ -4,8 +4,14 @@ import pytest
 
 from amunflow import UserError
 from amunflow.splits import (
-    classwise_forget, forget_count, load_split, make_split, random_forget, resolve_classes, save_split,
-)  # fmt: skip
+    classwise_forget,
+    forget_count,
+    load_split,
+    make_split,
+    random_forget,
+    resolve_classes,
+    save_split,
+)
 
 
 def legacy_draw(n, k, seed):
@@ -14,7 +20,9 @@ def legacy_draw(n, k, seed):
     return np.random.choice(n, k, replace=False)
 
 
-@pytest.mark.parametrize("n,k,seed", [(50000, 5000, 1), (50000, 5000, 10), (50000, 25000, 100), (1000, 37, 0), (7, 6, 3)])
+@pytest.mark.parametrize(
+    "n,k,seed", [(50000, 5000, 1), (50000, 5000, 10), (50000, 25000, 100), (1000, 37, 0), (7, 6, 3)]
+)
 def test_random_forget_bit_exact_with_legacy_numpy(n, k, seed):
     ours = random_forget(n, k, seed)
     ref = legacy_draw(n, k, seed)

@@ -6,12 +6,13 @@ import pytest
 import torch
 
 from amunflow import UserError
+from amunflow.checkpoint import load_checkpoint, load_model
 from amunflow.data import save_bundle, synthetic
-from amunflow.io import load_checkpoint, load_model
+from amunflow.jobs.train import train_job
 from amunflow.models import build_model
+from amunflow.predict import accuracy, predict_logits
 from amunflow.splits import make_split, save_split
-from amunflow.train import TrainConfig, accuracy, predict_logits, train
-from amunflow.training_job import train_job
+from amunflow.train import TrainConfig, train
 
 CPU = torch.device("cpu")
 
@@ -21,7 +22,7 @@ def test_training_lowers_loss_and_learns_synthetic_data():
     torch.manual_seed(0)
     model = build_model({"arch": "resnet18", "width": 8}, 4)
     before = accuracy(model, torch.as_tensor(data.test_x), data.test_y, CPU)
-    cfg = TrainConfig(epochs=6, batch_size=64, lr=0.05, lr_step=4)
+    cfg = TrainConfig.from_config(dict(epochs=6, batch_size=64, lr=0.05, lr_step=4))
     res = train(model, data.train_x, data.train_y, cfg, seed=0, device=CPU, progress_file=False)
     losses = [r["loss"] for r in res.history]
     assert losses[-1] < 0.6 * losses[0]
@@ -34,7 +35,7 @@ def test_training_lowers_loss_and_learns_synthetic_data():
 
 def test_training_is_deterministic_given_seed():
     data = synthetic(n_train=128, n_test=16, seed=1)
-    cfg = TrainConfig(epochs=2, batch_size=32, lr=0.05)
+    cfg = TrainConfig.from_config(dict(epochs=2, batch_size=32, lr=0.05))
 
     def run(seed):
         torch.manual_seed(seed)
@@ -50,13 +51,21 @@ def test_divergence_raises():
     data = synthetic(n_train=64, n_test=8, seed=2)
     m = build_model({"arch": "resnet18", "width": 4}, 4)
     with pytest.raises(RuntimeError, match="diverged"):
-        train(m, data.train_x, data.train_y, TrainConfig(epochs=3, lr=1e12, batch_size=32), 0, CPU, progress_file=False)
+        train(
+            m,
+            data.train_x,
+            data.train_y,
+            TrainConfig.from_config(dict(epochs=3, lr=1e12, batch_size=32)),
+            0,
+            CPU,
+            progress_file=False,
+        )
 
 
 def test_bf16_and_channels_last_paths_train():
     data = synthetic(n_train=128, n_test=64, seed=3)
     m = build_model({"arch": "resnet18", "width": 4}, 4).to(memory_format=torch.channels_last)
-    cfg = TrainConfig(epochs=2, batch_size=32, lr=0.05, precision="bf16", channels_last=True)
+    cfg = TrainConfig.from_config(dict(epochs=2, batch_size=32, lr=0.05, precision="bf16", channels_last=True))
     res = train(m, data.train_x, data.train_y, cfg, 0, CPU, progress_file=False)
     assert np.isfinite(res.history[-1]["loss"])
     logits = predict_logits(m, torch.as_tensor(data.test_x), CPU, precision="bf16", channels_last=True)
@@ -73,17 +82,28 @@ def test_compile_switch_gives_the_eager_result():
 
     def net():
         torch.manual_seed(0)
-        return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(256, 4))
+        return nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(256, 4)
+        )
 
     def params(m):
         return torch.cat([p.detach().flatten() for p in m.parameters()])
 
     eager, comp = net(), net()
     for m, flag in ((eager, False), (comp, True)):
-        train(m, data.train_x, data.train_y, TrainConfig(epochs=1, batch_size=16, lr=0.05, compile=flag), 0, CPU,
-              progress_file=False)  # fmt: skip
+        train(
+            m,
+            data.train_x,
+            data.train_y,
+            TrainConfig.from_config(dict(epochs=1, batch_size=16, lr=0.05, compile=flag)),
+            0,
+            CPU,
+            progress_file=False,
+        )
         part = Part("forget", torch.as_tensor(data.train_x[:32]), torch.as_tensor(data.train_y[:32]).long())
-        tr = Trainer(Run(m, None, Hyper(lr=0.05, batch_size=16, compile=flag), 0, CPU, progress_file=False))
+        tr = Trainer(
+            Run(m, None, Hyper.from_dict(dict(lr=0.05, batch_size=16, compile=flag)), 0, CPU, progress_file=False)
+        )
         tr.pass_over([part])
         tr.close()
     assert not torch.equal(params(eager), params(net()))
@@ -94,7 +114,15 @@ def test_predict_logits_is_the_eval_model_and_leaves_it_intact():
     data = synthetic(n_train=64, n_test=300, seed=5)
     torch.manual_seed(0)
     m = build_model({"arch": "resnet18", "width": 4}, 4)
-    train(m, data.train_x, data.train_y, TrainConfig(epochs=1, batch_size=32, lr=0.05), 0, CPU, progress_file=False)
+    train(
+        m,
+        data.train_x,
+        data.train_y,
+        TrainConfig.from_config(dict(epochs=1, batch_size=32, lr=0.05)),
+        0,
+        CPU,
+        progress_file=False,
+    )
     before = {k: v.clone() for k, v in m.state_dict().items()}
     x = torch.as_tensor(data.test_x)
     with torch.no_grad():
@@ -114,9 +142,17 @@ def test_train_job_retrain_uses_only_retain_and_writes_checkpoint(tmp_path):
     save_split(tmp_path / "s.h5", split, data.fingerprint())
     train_cfg = {"epochs": 2, "batch_size": 32, "lr": 0.05, "augment": {"crop_padding": 2, "flip": True}}
     meta = train_job(
-        tmp_path / "d.h5", tmp_path / "s.h5", {"arch": "resnet18", "width": 4}, train_cfg, 5, "cpu",
-        tmp_path / "m.pt", tmp_path / "h.csv", kind="retrain", progress_file=False,
-    )  # fmt: skip
+        tmp_path / "d.h5",
+        tmp_path / "s.h5",
+        {"arch": "resnet18", "width": 4},
+        train_cfg,
+        5,
+        "cpu",
+        tmp_path / "m.pt",
+        tmp_path / "h.csv",
+        kind="retrain",
+        progress_file=False,
+    )
     assert meta["n_train"] == 160 and meta["sample_steps"] == 2 * 160
     assert meta["split_hash"] == split.hash and meta["dataset_fingerprint"] == data.fingerprint()
     side = json.loads((tmp_path / "m.json").read_text())
@@ -142,21 +178,32 @@ def test_bad_checkpoint_errors(tmp_path):
 
 
 def test_unknown_train_key_rejected():
-    with pytest.raises(UserError, match="unknown keys"):
+    with pytest.raises(UserError, match=r"config key train: .*'lrr' was unexpected"):
         TrainConfig.from_config({"epochs": 1, "lrr": 0.1})
 
 
 def test_reference_logits_are_fp32_whatever_the_training_precision(tmp_path):
     """Target models are scored in fp32 (evaluate_job); the RMIA reference signal must be too, or the
     likelihood ratio measures bf16 rounding as well as membership."""
-    from amunflow.evaluation import keep_job, population, reference_job
+    from amunflow.audits import population
+    from amunflow.jobs.rmia import keep_job, reference_job
 
     data = synthetic(n_train=96, n_test=32, num_classes=4, image_size=16, seed=2)
     save_bundle(tmp_path / "d.h5", data)
     keep_job(tmp_path / "d.h5", 2, 0, tmp_path / "keep.npy")
     train_cfg = {"epochs": 2, "batch_size": 32, "lr": 0.05, "precision": "bf16", "channels_last": True}
-    reference_job(tmp_path / "d.h5", tmp_path / "keep.npy", 0, {"arch": "resnet18", "width": 8}, train_cfg, 5, "cpu",
-                  tmp_path / "ref0.pt", tmp_path / "ref0.logits.npy", progress_file=False)  # fmt: skip
+    reference_job(
+        tmp_path / "d.h5",
+        tmp_path / "keep.npy",
+        0,
+        {"arch": "resnet18", "width": 8},
+        train_cfg,
+        5,
+        "cpu",
+        tmp_path / "ref0.pt",
+        tmp_path / "ref0.logits.npy",
+        progress_file=False,
+    )
     model, _ = load_model(tmp_path / "ref0.pt")
     x = torch.as_tensor(population(data)[0])
     saved = np.load(tmp_path / "ref0.logits.npy")

@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from amunflow.tuning import grid_points, parse_point, point_id, select
+from amunflow.hyper import grid_points, parse_point, point_id
+from amunflow.tuning import select
 
-from .conftest import CONFIGS, snakemake
-from .test_workflow import job_counts
+from .helpers import CONFIGS, job_counts, snakemake
 
 
 def test_grid_points_and_ids_roundtrip():
@@ -35,7 +35,9 @@ def test_selection_picks_the_smallest_mean_gap_on_a_hand_made_grid():
     }
     for point, (g1, g2) in gaps.items():
         for seed, g in ((1, g1), (2, g2)):
-            rows.append(dict(method="amun", setting="with_retain", forget="random0.1", point=point, model_seed=seed, avg_gap=g))
+            rows.append(
+                dict(method="amun", setting="with_retain", forget="random0.1", point=point, model_seed=seed, avg_gap=g)
+            )
     rows += [
         dict(method="amun", setting="forget_only", forget="random0.1", point="lr0.1_step1", model_seed=1, avg_gap=4.0),
         dict(method="amun", setting="forget_only", forget="random0.1", point="lr0.01_step1", model_seed=1, avg_gap=4.0),
@@ -56,20 +58,39 @@ def test_tuning_stage_selects_and_final_runs_use_it_and_extending_the_grid_rerun
     snakemake(work, "--configfile", str(cfg_path))
     res = work / "results"
     grid = pd.read_csv(str(res / "tuning" / "grid.csv"))
-    assert sorted(grid["point"]) == [
-        "lr0.001_step1_mixadvonly", "lr0.001_step1_mixfull", "lr0.05_step1_mixadvonly", "lr0.05_step1_mixfull",
-    ] and (grid["split_seed"] == 2).all()  # fmt: skip
+    assert (
+        sorted(grid["point"])
+        == [
+            "lr0.001_step1_mixadvonly",
+            "lr0.001_step1_mixfull",
+            "lr0.05_step1_mixadvonly",
+            "lr0.05_step1_mixfull",
+        ]
+        and (grid["split_seed"] == 2).all()
+    )
     selected = pd.read_csv(str(res / "tuning" / "selected.csv")).iloc[0]
     assert selected["point"] == grid.loc[grid["avg_gap"].idxmin(), "point"]
-    final = json.loads((res / "unlearn" / "amun" / "with_retain" / "random0.1" / "split1" / "seed1" / "run1.json").read_text())
+    final = json.loads(
+        (res / "unlearn" / "amun" / "with_retain" / "random0.1" / "split1" / "seed1" / "run1.json").read_text()
+    )
     assert final["hyper"]["lr"] == selected["lr"] and final["hyper"]["lr_step"] == selected["lr_step"]
     assert final["hyper"]["mixture"] == selected["mixture"]
-    advonly = json.loads((res / "tuning" / "runs" / "amun" / "with_retain" / "random0.1" / "lr0.05_step1_mixadvonly" / "seed1.json").read_text())
+    advonly = json.loads(
+        (
+            res / "tuning" / "runs" / "amun" / "with_retain" / "random0.1" / "lr0.05_step1_mixadvonly" / "seed1.json"
+        ).read_text()
+    )
     assert advonly["hyper"]["mixture"] == "advonly" and "forget" not in advonly["seen"]  # D_R u D_A
-    ft = json.loads((res / "unlearn" / "ft" / "with_retain" / "random0.1" / "split1" / "seed1" / "run1.json").read_text())
+    ft = json.loads(
+        (res / "unlearn" / "ft" / "with_retain" / "random0.1" / "split1" / "seed1" / "run1.json").read_text()
+    )
     assert ft["hyper"]["lr"] == 0.01  # not tuned: the configured value
     # the tuning runs used the tuning forget set, not the evaluation one
-    run = json.loads((res / "tuning" / "runs" / "amun" / "with_retain" / "random0.1" / "lr0.05_step1_mixfull" / "seed1.json").read_text())
+    run = json.loads(
+        (
+            res / "tuning" / "runs" / "amun" / "with_retain" / "random0.1" / "lr0.05_step1_mixfull" / "seed1.json"
+        ).read_text()
+    )
     assert run["split_hash"] != final["split_hash"] and run["hyper"]["lr"] == 0.05
 
     cfg["tuning"]["grid"]["lr"].append(0.01)

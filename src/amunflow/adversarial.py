@@ -1,9 +1,8 @@
-"""The D_A artifact: build it for a checkpoint (whole training set or one forget set), store it in
-HDF5, load it back for a forget set with checks against the checkpoint and split, and report on it."""
+"""The D_A artifact: build it for a model (Algorithm 1, then an fp32 check of every row), store it in
+HDF5, and load it back for a forget set with checks against the checkpoint and split."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -13,67 +12,41 @@ import numpy as np
 import torch
 
 from . import UserError
-from .attack import AdversarialSet, AttackConfig, calibrate_eps_init, pgd_l2_adaptive, summarize
-from .data import load_bundle
-from .io import atomic_path, load_model, write_json
-from .splits import Split, load_split
-from .train import pick_device, predict_logits
+from .attack import AdversarialSet, AttackConfig, calibrate_eps_init, pgd_l2_adaptive
+from .io import atomic_path, file_hash
+from .predict import predict_logits
+from .splits import Split
 
 log = logging.getLogger(__name__)
 FIELDS = ("index", "label", "clean_pred", "adv_label", "eps", "delta_norm", "grad_evals", "found")
 OPTIONAL = {"repaired": bool}  # fields older files lack (read as all False)
 
 
-def file_hash(path, length: int = 16) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:length]
-
-
-def build_job(model_path, data_path, split_path, attack_cfg: dict, device: str, out_path, progress_file=None) -> dict:
-    """Build D_A for all training images (split_path None) or for the split's forget set."""
-    data = load_bundle(data_path)
-    fp = data.fingerprint()
-    dev = pick_device(device)
-    model, meta = load_model(model_path, dev)
-    if meta.get("dataset_fingerprint") != fp:
-        raise UserError(f"checkpoint {model_path} was trained on another dataset bundle; delete it and rerun the workflow.")
-    if split_path:
-        split = load_split(split_path, fp)
-        index, scope = split.forget, f"forget:{split.hash}"
-    else:
-        index, scope = np.arange(len(data.train_y)), "all"
+def build(model, x_u8, y, index, attack_cfg: dict, device, progress_file=None) -> tuple[AdversarialSet, dict]:
+    """D_A for the images ``x_u8`` (training-set positions ``index``) of ``model``: Algorithm 1 with
+    the ``attack`` config section (eps_init ``auto`` calibrates it on a seeded sample first, App.
+    E.1), then the fp32 check of every row (:func:`ensure_valid`). Returns the set and the
+    attributes that describe how it was made."""
     cfg = AttackConfig.from_config(attack_cfg)
     attrs = {"calibrated": False}
-    if attack_cfg.get("eps_init") == "auto":
-        cal = attack_cfg.get("calibration", {})
-        rs = np.random.RandomState(cal.get("seed", 0))
-        pick = rs.choice(index, min(cal.get("samples", 100), len(index)), replace=False)
+    if cfg.eps_init == "auto":
+        cal = attack_cfg["calibration"]
+        rs = np.random.RandomState(cal["seed"])
+        pick = rs.choice(len(index), min(cal["samples"], len(index)), replace=False)
         cfg.eps_init, cal_eps = calibrate_eps_init(
-            model, torch.as_tensor(data.train_x[pick]), data.train_y[pick], cfg, cal.get("eps_start", 0.005),
-            cal.get("quantile", 0.95), device=dev,
-        )  # fmt: skip
-        attrs.update(calibrated=True, calibration_eps=cal_eps, calibration_index=pick)
+            model, x_u8[torch.as_tensor(pick)], y[pick], cfg, cal["eps_start"], cal["quantile"], device=device
+        )
+        attrs.update(calibrated=True, calibration_eps=cal_eps, calibration_index=np.asarray(index)[pick])
         log.info("calibrated eps_init = %g on %d samples (%s)", cfg.eps_init, len(pick), cal)
-    log.info("building D_A for %d images with %s on %s", len(index), asdict(cfg), dev)
-    adv = pgd_l2_adaptive(
-        model, torch.as_tensor(data.train_x[index]), data.train_y[index], cfg, dev, index=index,
-        progress_file=progress_file,
-    )  # fmt: skip
-    check = ensure_valid(model, torch.as_tensor(data.train_x[index]), data.train_y[index], adv, cfg, dev)
+    log.info("building D_A for %d images with %s on %s", len(index), asdict(cfg), device)
+    adv = pgd_l2_adaptive(model, x_u8, y, cfg, device, index=index, progress_file=progress_file)
+    check = ensure_valid(model, x_u8, y, adv, cfg, device)
     if not adv.found.all():
-        log.warning("%d samples have no valid adversarial example within %d rounds", int((~adv.found).sum()), cfg.max_rounds)
-    attrs.update(
-        {f"attack_{k}": v for k, v in asdict(cfg).items()},
-        scope=scope, checkpoint_hash=file_hash(model_path), checkpoint=str(model_path), dataset_fingerprint=fp,
-        dataset=data.name, wall_time_s=adv.wall_time_s, device=str(dev), check_precision="fp32", **check,
-    )  # fmt: skip
-    save_adversarial(out_path, adv, attrs)
-    stats = summarize(adv, cfg.eps_init, cfg.steps)
-    log.info("D_A: %s", stats)
-    return stats
+        log.warning(
+            "%d samples have no valid adversarial example within %d rounds", int((~adv.found).sum()), cfg.max_rounds
+        )
+    attrs.update({f"attack_{k}": v for k, v in asdict(cfg).items()}, check_precision="fp32", **check)
+    return adv, attrs
 
 
 def invalid_rows(model, adv: AdversarialSet, y: np.ndarray, device) -> np.ndarray:
@@ -97,16 +70,27 @@ def ensure_valid(model, x, y, adv: AdversarialSet, cfg: AttackConfig, device, at
         bad = np.flatnonzero(invalid_rows(model, adv, y, device))
         if not len(bad):
             break
-        log.info("%d of %d adversarial examples fail the fp32 check; attacking them again (try %d)", len(bad), len(adv), attempt + 1)
+        log.info(
+            "%d of %d adversarial examples fail the fp32 check; attacking them again (try %d)",
+            len(bad),
+            len(adv),
+            attempt + 1,
+        )
         bt = torch.as_tensor(bad)
         if attempt == 0:
             res = pgd_l2_adaptive(model, x[bt], y[bad], cfg32, device, progress_file=False)
         else:
             rounds = np.rint(np.log2(adv.eps[bad] / cfg.eps_init)).astype(np.int64)
             res = pgd_l2_adaptive(
-                model, x[bt], y[bad], cfg32, device, progress_file=False, start=torch.as_tensor(adv.images[bad]),
+                model,
+                x[bt],
+                y[bad],
+                cfg32,
+                device,
+                progress_file=False,
+                start=torch.as_tensor(adv.images[bad]),
                 rounds0=rounds,
-            )  # fmt: skip
+            )
         for k in ("adv_label", "eps", "delta_norm", "found", "images") + (("clean_pred",) if attempt == 0 else ()):
             getattr(adv, k)[bad] = getattr(res, k)
         adv.grad_evals[bad] += res.grad_evals
@@ -129,9 +113,13 @@ def save_adversarial(path, adv: AdversarialSet, attrs: dict) -> None:
                 f.create_dataset(k, data=np.zeros(len(adv), dtype=t) if v is None else v)
             chunk = (min(len(adv), 256), *adv.images.shape[1:]) if len(adv) else None
             f.create_dataset(
-                "images", data=adv.images.astype(np.float32), chunks=chunk, compression="gzip", compression_opts=1,
+                "images",
+                data=adv.images.astype(np.float32),
+                chunks=chunk,
+                compression="gzip",
+                compression_opts=1,
                 shuffle=True,
-            )  # fmt: skip
+            )
             for k, v in attrs.items():
                 f.attrs[k] = v
 
@@ -145,7 +133,9 @@ def read_adversarial(path) -> tuple[AdversarialSet, dict]:
             fields.update({k: f[k][()] if k in f else np.zeros(n, dtype=t) for k, t in OPTIONAL.items()})
             attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
     except (OSError, KeyError) as e:
-        raise UserError(f"adversarial set {path} is missing or unreadable ({e}); delete it and rerun the workflow.") from e
+        raise UserError(
+            f"adversarial set {path} is missing or unreadable ({e}); delete it and rerun the workflow."
+        ) from e
     return AdversarialSet(wall_time_s=float(attrs.get("wall_time_s", 0.0)), **fields), attrs
 
 
@@ -159,7 +149,9 @@ def load_for_forget_set(path, checkpoint_path=None, split: Split | None = None, 
             "delete it and rerun the workflow so D_A comes from the model being unlearned."
         )
     if dataset_fingerprint is not None and attrs.get("dataset_fingerprint") != dataset_fingerprint:
-        raise UserError(f"adversarial set {path} was built on another dataset bundle; delete it and rerun the workflow.")
+        raise UserError(
+            f"adversarial set {path} was built on another dataset bundle; delete it and rerun the workflow."
+        )
     if split is None:
         return adv.images, adv.adv_label, adv
     pos = {int(i): p for p, i in enumerate(adv.index)}
@@ -170,36 +162,7 @@ def load_for_forget_set(path, checkpoint_path=None, split: Split | None = None, 
             "it was built for another forget set: delete it and rerun the workflow."
         )
     rows = np.array([pos[int(i)] for i in split.forget])
-    sub = AdversarialSet(**{k: getattr(adv, k)[rows] for k in FIELDS + tuple(OPTIONAL) + ("images",)}, wall_time_s=adv.wall_time_s)
+    sub = AdversarialSet(
+        **{k: getattr(adv, k)[rows] for k in FIELDS + tuple(OPTIONAL) + ("images",)}, wall_time_s=adv.wall_time_s
+    )
     return sub.images, sub.adv_label, sub
-
-
-def report_job(adv_path, out_csv, out_png, out_json=None) -> dict:
-    """Summary row (CSV) and the final-eps histogram (the paper's Fig. 4) of one D_A file."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    adv, attrs = read_adversarial(adv_path)
-    eps_init, steps = float(attrs["attack_eps_init"]), int(attrs["attack_steps"])
-    stats = summarize(adv, eps_init, steps)
-    stats.update(checkpoint=attrs.get("checkpoint"), scope=attrs.get("scope"), device=attrs.get("device"))
-    with atomic_path(out_csv) as tmp:
-        pd.DataFrame([stats]).to_csv(tmp, index=False)
-    k = np.rint(np.log2(adv.eps / eps_init)).astype(int)
-    ks = np.arange(k.min(), k.max() + 1)
-    counts = [(k == i).sum() for i in ks]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.bar([f"{eps_init * 2.0**i:.3g}" for i in ks], counts, color="#4472c4")
-    ax.set_xlabel("final eps (L2) of the adversarial example")
-    ax.set_ylabel("samples")
-    ax.set_title(f"D_A: {len(adv)} samples, mean ||delta||_2 = {stats['mean_delta_norm']:.3f}")
-    fig.tight_layout()
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    if out_json:
-        write_json(out_json, stats)
-    return stats

@@ -1,5 +1,5 @@
 """Algorithm 1 of the paper: for every sample, the closest adversarial example PGD-L2 finds, with
-per-sample epsilon doubling (SPEC §2, the AMUN code's pgdl2_modified.py semantics).
+per-sample epsilon doubling (docs/protocol.md §2, the AMUN code's pgdl2_modified.py semantics).
 
 For each sample (x, y), starting at adv = x and eps = eps_init:
   * every iterate is checked first: the first one the model misclassifies is kept, with that
@@ -30,28 +30,33 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import UserError
+from .device import autocast
 from .models import fold_batchnorm
-from .train import autocast
+from .schema import section
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class AttackConfig:
-    eps_init: float = 0.04
-    steps: int = 50
-    step_ratio: float = 0.1  # alpha = eps * step_ratio (the paper: eps / 10)
-    max_rounds: int = 20  # give up after this many doublings (eps_init * 2^19 is far beyond the image diameter)
-    batch_size: int = 512
-    precision: str = "fp32"
-    channels_last: bool = False
-    fold_bn: bool = True  # fold BatchNorm into the convs of a frozen copy (same function, fewer ops)
-    compile: bool = False  # torch.compile the attacked copy (dynamic batch size)
+    """Algorithm 1's settings, from the ``attack`` config section (the schema holds the defaults: the
+    paper's eps_init 0.04, 50 steps, step eps / 10)."""
+
+    eps_init: float | str  # a radius, or "auto" until calibrated
+    steps: int
+    step_ratio: float  # alpha = eps * step_ratio (the paper: eps / 10)
+    max_rounds: int  # give up after this many doublings (eps_init * 2^19 is far beyond the image diameter)
+    batch_size: int
+    precision: str
+    channels_last: bool
+    fold_bn: bool  # fold BatchNorm into the convs of a frozen copy (same function, fewer ops)
+    compile: bool  # torch.compile the attacked copy (dynamic batch size)
 
     @classmethod
-    def from_config(cls, cfg: dict) -> "AttackConfig":
-        keys = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in cfg.items() if k in keys})
+    def from_config(cls, cfg: dict) -> AttackConfig:
+        """From an ``attack`` config section, or part of one (the schema's defaults fill the rest)."""
+        full = section("attack", cfg)
+        return cls(**{k: full[k] for k in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -121,16 +126,25 @@ def pgd_l2_adaptive(
         net = torch.compile(net, dynamic=True)
 
     images = torch.empty((n, *x.shape[1:]), dtype=torch.float32)
-    out = {k: np.zeros(n, dtype=t) for k, t in [
-        ("clean_pred", np.int64), ("adv_label", np.int64), ("eps", np.float64), ("delta_norm", np.float64),
-        ("grad_evals", np.int64), ("found", bool),
-    ]}  # fmt: skip
+    out = {
+        k: np.zeros(n, dtype=t)
+        for k, t in [
+            ("clean_pred", np.int64),
+            ("adv_label", np.int64),
+            ("eps", np.float64),
+            ("delta_norm", np.float64),
+            ("grad_evals", np.int64),
+            ("found", bool),
+        ]
+    }
     # per-sample state of the active batch: index, clean x, current iterate, label, eps, steps taken in
     # this round, rounds completed, gradient steps taken, and whether the iterate is still x
     keys = ("idx", "x", "adv", "y", "eps", "step", "round", "evals", "fresh")
     state = None
     nxt = 0
-    bar = tqdm(total=n, desc="D_A samples", file=progress_file, mininterval=30, ascii=True, disable=progress_file is False)
+    bar = tqdm(
+        total=n, desc="D_A samples", file=progress_file, mininterval=30, ascii=True, disable=progress_file is False
+    )
     t0 = time.perf_counter()
     try:
         while nxt < n or (state is not None and len(state["idx"])):
@@ -145,9 +159,16 @@ def pgd_l2_adaptive(
                 zeros = torch.zeros(k, dtype=torch.long, device=device)
                 r0 = zeros if rounds0 is None else torch.as_tensor(rounds0[take], dtype=torch.long, device=device)
                 new = dict(
-                    idx=take, x=xb, adv=xb if start is None else start[take_t].to(device, dtype), y=y[take_t].to(device),
-                    step=zeros, round=r0, evals=zeros, eps=cfg.eps_init * 2.0 ** r0.to(dtype), fresh=np.ones(k, dtype=bool),
-                )  # fmt: skip
+                    idx=take,
+                    x=xb,
+                    adv=xb if start is None else start[take_t].to(device, dtype),
+                    y=y[take_t].to(device),
+                    step=zeros,
+                    round=r0,
+                    evals=zeros,
+                    eps=cfg.eps_init * 2.0 ** r0.to(dtype),
+                    fresh=np.ones(k, dtype=bool),
+                )
                 state = new if state is None else {key: _cat(state[key], new[key]) for key in keys}
             s = state
             adv = s["adv"].detach().requires_grad_(True)
@@ -178,7 +199,9 @@ def pgd_l2_adaptive(
                 images[di] = adv_d.float().cpu()
                 out["adv_label"][di] = pred_h[d]
                 out["eps"][di] = cfg.eps_init * 2.0 ** round_h[d]  # exact grid value
-                out["delta_norm"][di] = _flat_norm((adv_d - s["x"].index_select(0, dt)).double()).flatten().cpu().numpy()
+                out["delta_norm"][di] = (
+                    _flat_norm((adv_d - s["x"].index_select(0, dt)).double()).flatten().cpu().numpy()
+                )
                 out["grad_evals"][di] = evals_h[d]
                 out["found"][di] = wrong_h[d].astype(bool)
                 bar.update(len(d))
@@ -196,7 +219,7 @@ def pgd_l2_adaptive(
             state["fresh"] = np.zeros(len(keep), dtype=bool)
     finally:
         bar.close()
-        for p, r in zip(model.parameters(), req):
+        for p, r in zip(model.parameters(), req, strict=True):
             p.requires_grad_(r)
         model.train(was_training)
     return AdversarialSet(
@@ -212,7 +235,9 @@ def calibrate_eps_init(model, x, y, cfg: AttackConfig, eps_start: float, quantil
     """The paper's App. E.1 rule: run Algorithm 1 from a very small eps on ~100 samples and return the
     smallest eps_start * 2^k within which at least ``quantile`` of them find an adversarial example,
     with the samples' final eps values."""
-    res = pgd_l2_adaptive(model, x, y, AttackConfig(**dict(asdict(cfg), eps_init=eps_start)), device=device, progress_file=False)
+    res = pgd_l2_adaptive(
+        model, x, y, AttackConfig(**dict(asdict(cfg), eps_init=eps_start)), device=device, progress_file=False
+    )
     eps_sorted = np.sort(res.eps)
     k = max(int(np.ceil(quantile * len(eps_sorted))) - 1, 0)
     return float(eps_sorted[k]), res.eps

@@ -1,44 +1,23 @@
-"""Config validation (schema + defaults + checks against the data) and the experiment's unit lists."""
+"""Config validation (schema + defaults + checks against the data) and the experiment's unit lists.
+
+This module sits at the bottom of the package with ``schema``, ``hyper``, ``io``, ``data`` and
+``splits``: parsing the Snakefile imports it, and nothing here imports torch.
+"""
 
 from __future__ import annotations
 
-import copy
 import re
-from pathlib import Path
-
-import yaml
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import best_match
 
 from . import UserError
 from .data import describe_source
+from .hyper import grid_points, method_of, point_id, resolve_hyper, settings_of, tuned_instances
+from .methods import REGISTRY, SETTINGS
+from .schema import fill, load_schema
 from .splits import forget_count, resolve_classes
-
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 # Keys that change how fast a job runs, not what it computes (up to float rounding): they are left
 # out of the rules' params, so changing them reruns nothing; the scripts read them from the config.
 SPEED_KEYS = {"attack": ("batch_size", "compile"), "train": ("compile", "eval_batch_size")}
-
-
-def _with_defaults(cls):
-    check_properties = cls.VALIDATORS["properties"]
-
-    def properties(validator, props, instance, schema):
-        if isinstance(instance, dict):
-            for name, sub in props.items():
-                if "default" in sub:
-                    instance.setdefault(name, copy.deepcopy(sub["default"]))
-        yield from check_properties(validator, props, instance, schema)
-
-    return validators.extend(cls, {"properties": properties})
-
-
-DefaultFillingValidator = _with_defaults(Draft202012Validator)
-
-
-def load_schema(path=None) -> dict:
-    return yaml.safe_load(Path(path or SCHEMA).read_text())
 
 
 def validate_config(config: dict, schema_path=None, check_data: bool = True) -> dict:
@@ -46,17 +25,7 @@ def validate_config(config: dict, schema_path=None, check_data: bool = True) -> 
 
     Raises UserError with one sentence naming the offending key and the fix.
     """
-    schema = load_schema(schema_path)
-    err = best_match(DefaultFillingValidator(schema).iter_errors(config))
-    if err is not None:
-        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path).lstrip(".")
-        key = key or "(top level)"
-        desc = err.schema.get("description") if isinstance(err.schema, dict) else None
-        hint = f" ({desc.strip()})" if desc and err.validator != "additionalProperties" else ""
-        raise UserError(
-            f"config key {key}: {err.message}{hint}; fix it in your config file "
-            "(all keys are described in workflow/schemas/config.schema.yaml)."
-        )
+    fill(config, load_schema(schema_path))
     _check(config, check_data)
     return config
 
@@ -74,19 +43,17 @@ def _check(config: dict, check_data: bool) -> None:
                 f"config key forget_sets[{i}]: a {spec['kind']} forget set takes '{need}' and not '{other}'; "
                 f"e.g. {{kind: random, size: 0.1}} or {{kind: classes, classes: [cat]}}."
             )
-    from .unlearn_job import SETTING_KEYS, resolve_hyper
-
     for inst in config["unlearn"]["methods"]:
         if inst in ("retrain", "original"):
-            raise UserError(f"config key unlearn.methods.{inst}: '{inst}' names the reference rows; call the method otherwise.")
+            raise UserError(
+                f"config key unlearn.methods.{inst}: '{inst}' names the reference rows; call the method otherwise."
+            )
         if not re.fullmatch(r"[A-Za-z0-9_]+", inst):
             raise UserError(f"config key unlearn.methods.{inst}: use letters, digits and _ only in method names.")
-        for setting in SETTING_KEYS:  # checks the method name and every hyperparameter key
+        for setting in SETTINGS:  # checks the method name and every hyperparameter key and value
             resolve_hyper(config["unlearn"], inst, setting)
     if config["evaluation"]["mia_column"] == "ft_auc" and not config["rmia"]["enabled"]:
         raise UserError("config key evaluation.mia_column: ft_auc needs rmia.enabled: true; enable RMIA or use mis.")
-    from .tuning import tuned_instances
-
     tuned_instances(config)  # checks the names
     mia = config["tuning"]["mia_column"] or config["evaluation"]["mia_column"]
     if config["tuning"]["enabled"] and mia == "ft_auc" and not config["rmia"]["enabled"]:
@@ -110,9 +77,6 @@ def _check(config: dict, check_data: bool) -> None:
 
 
 def _check_sequential(config: dict) -> None:
-    from .methods import REGISTRY
-    from .unlearn_job import resolve_hyper
-
     q = config["sequential"]
     if not q["enabled"]:
         return
@@ -123,7 +87,7 @@ def _check_sequential(config: dict) -> None:
             if name not in config["unlearn"]["methods"]:
                 raise UserError(f"config key sequential.{key}: {name!r} is not in unlearn.methods; add it there first.")
     for name in q["adaptive"]:
-        if not REGISTRY[resolve_hyper(config["unlearn"], name, "with_retain")[0]].needs_adv:
+        if not REGISTRY[method_of(config["unlearn"], name)].needs_adv:
             raise UserError(f"config key sequential.adaptive: {name!r} does not use D_A; list AMUN instances only.")
 
 
@@ -162,8 +126,6 @@ class Experiment:
 
     def unlearn_units(self) -> list[tuple[str, str, str, int, int, int]]:
         """(method instance, setting, forget set, split seed, model seed, run) for every unlearning run."""
-        from .unlearn_job import settings_of
-
         u = self.config["unlearn"]
         return [
             (inst, setting, f, s, m, r)
@@ -175,25 +137,28 @@ class Experiment:
 
     def tuning_units(self) -> list[tuple[str, str, str, str, int]]:
         """(method instance, setting, forget set, grid point id, model seed) of every tuning run."""
-        from .tuning import grid_points, point_id, tuned_instances
-        from .unlearn_job import resolve_hyper, settings_of
-
         c = self.config
         seeds = c["tuning"]["model_seeds"] or c["model_seeds"][:1]
         out = []
         for inst in tuned_instances(c):
+            method = method_of(c["unlearn"], inst)
             for setting in settings_of(c["unlearn"], inst):
-                method = resolve_hyper(c["unlearn"], inst, setting)[0]
                 for f in self.tuned_forget_sets():
-                    out += [(inst, setting, f, point_id(p), m) for p in grid_points(c["tuning"]["grid"], method) for m in seeds]
+                    out += [
+                        (inst, setting, f, point_id(p), m)
+                        for p in grid_points(c["tuning"]["grid"], method)
+                        for m in seeds
+                    ]
         return out
 
     def tuned_forget_sets(self) -> list[str]:
-        return [f for f, spec in self.forget_sets.items() if spec["kind"] == "random"] if self.config["tuning"]["enabled"] else []
+        return (
+            [f for f, spec in self.forget_sets.items() if spec["kind"] == "random"]
+            if self.config["tuning"]["enabled"]
+            else []
+        )
 
     def is_tuned(self, inst: str, forget: str) -> bool:
-        from .tuning import tuned_instances
-
         return forget in self.tuned_forget_sets() and inst in tuned_instances(self.config)
 
     def sequential_names(self) -> dict[str, tuple[str, bool]]:
@@ -207,8 +172,6 @@ class Experiment:
 
     def sequential_units(self) -> list[tuple[str, str, str, int, int, int]]:
         """(sequential method name, setting, forget set, split seed, model seed, request)."""
-        from .unlearn_job import settings_of
-
         q = self.config["sequential"]
         if not q["enabled"]:
             return []

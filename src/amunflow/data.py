@@ -20,13 +20,23 @@ from tqdm import tqdm
 
 from . import UserError
 from .io import array_hash, atomic_path
+from .schema import section
 
 log = logging.getLogger(__name__)
 
 DATASETS = ("cifar10", "cifar100", "imagefolder", "synthetic")
 CIFAR10_CLASSES = [
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-]  # fmt: skip
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
 
 
 @dataclass
@@ -56,13 +66,14 @@ class ImageData:
 
 def load_source(cfg: dict, progress_file=None) -> ImageData:
     """Read the dataset named by the ``dataset`` config section (before subsetting)."""
+    cfg = section("dataset", cfg)
     name = cfg["name"]
     if name in ("cifar10", "cifar100"):
-        return _torchvision_cifar(name, cfg["root"], cfg.get("download", False))
+        return _torchvision_cifar(name, cfg["root"], cfg["download"])
     if name == "imagefolder":
         return _imagefolder(cfg["root"], progress_file)
     if name == "synthetic":
-        return synthetic(**cfg.get("synthetic", {}))
+        return synthetic(**cfg["synthetic"])
     raise UserError(f"config key dataset.name: unknown dataset {name!r}; use one of {', '.join(DATASETS)}.")
 
 
@@ -114,7 +125,9 @@ def _imagefolder_root(root) -> Path:
             "train/<class>/ and test/<class>/ image folders."
         )
     if path.is_file() and not zipfile.is_zipfile(path):
-        raise UserError(f"config key dataset.root: {str(root)!r} is a file but not a zip archive; give a folder or a .zip.")
+        raise UserError(
+            f"config key dataset.root: {str(root)!r} is a file but not a zip archive; give a folder or a .zip."
+        )
     return path
 
 
@@ -219,7 +232,9 @@ def take_subset(data: ImageData, subset: int | None, test_subset: int | None, se
         order = f"interleaved (RandomState({seed}) permutation after the subset draws)"
         log.info("training images come in class blocks; stored in a seeded random order")
     attrs = dict(data.attrs, subset=subset or 0, test_subset=test_subset or 0, subset_seed=seed, train_order=order)
-    out = ImageData(data.train_x[tr], data.train_y[tr], data.test_x[te], data.test_y[te], data.classes, data.name, attrs)
+    out = ImageData(
+        data.train_x[tr], data.train_y[tr], data.test_x[te], data.test_y[te], data.classes, data.name, attrs
+    )
     out.attrs["train_source_index"] = tr
     out.attrs["test_source_index"] = te
     return out
@@ -228,7 +243,8 @@ def take_subset(data: ImageData, subset: int | None, test_subset: int | None, se
 def prepare(cfg: dict, out_path, progress_file=None) -> ImageData:
     """Load the configured source, apply the subset, write the bundle atomically."""
     data = load_source(cfg, progress_file)
-    data = take_subset(data, cfg.get("subset"), cfg.get("test_subset"), cfg.get("subset_seed", 0))
+    cfg = section("dataset", cfg)
+    data = take_subset(data, cfg["subset"], cfg["test_subset"], cfg["subset_seed"])
     save_bundle(out_path, data)
     return data
 
@@ -258,10 +274,14 @@ def load_bundle(path) -> ImageData:
             classes = [c.decode() if isinstance(c, bytes) else str(c) for c in f.attrs["classes"]]
             name = str(f.attrs["name"])
     except (OSError, KeyError) as e:
-        raise UserError(f"dataset bundle {path} is missing or unreadable ({e}); delete it and rerun the workflow.") from e
+        raise UserError(
+            f"dataset bundle {path} is missing or unreadable ({e}); delete it and rerun the workflow."
+        ) from e
     data = ImageData(classes=classes, name=name, attrs=attrs, **arrays)
     if attrs.get("fingerprint") != data.fingerprint():
-        raise UserError(f"dataset bundle {path} fails its fingerprint check (corrupt?); delete it and rerun the workflow.")
+        raise UserError(
+            f"dataset bundle {path} fails its fingerprint check (corrupt?); delete it and rerun the workflow."
+        )
     return data
 
 
@@ -273,11 +293,12 @@ def describe_source(cfg: dict) -> tuple[int | None, list[str] | None]:
 
     Either may be None when it cannot be known cheaply (a CIFAR root that will be downloaded).
     """
+    cfg = section("dataset", cfg)
     name = cfg["name"]
     n, classes = None, None
     if name == "synthetic":
-        s = cfg.get("synthetic", {})
-        n, classes = s.get("n_train", 512), [f"class{i}" for i in range(s.get("num_classes", 4))]
+        s = cfg["synthetic"]
+        n, classes = s["n_train"], [f"class{i}" for i in range(s["num_classes"])]
     elif name in ("cifar10", "cifar100"):
         n = 50000
         folder = Path(cfg["root"]) / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
@@ -288,14 +309,14 @@ def describe_source(cfg: dict) -> tuple[int | None, list[str] | None]:
             classes = m["label_names" if name == "cifar10" else "fine_label_names"]
         elif name == "cifar10":
             classes = list(CIFAR10_CLASSES)
-        if not cfg.get("download", False) and not folder.exists():
+        if not cfg["download"] and not folder.exists():
             raise UserError(
                 f"config key dataset.root: no {name} under {cfg['root']!r} (expected {folder.name}/); "
                 "set dataset.download: true on a machine with internet, or point dataset.root at the extracted dataset."
             )
     elif name == "imagefolder":
         n, classes = _count_imagefolder(Path(cfg["root"]))
-    if n is not None and cfg.get("subset"):
+    if n is not None and cfg["subset"]:
         n = min(n, cfg["subset"])
     return n, classes
 
@@ -309,7 +330,10 @@ def _count_imagefolder(path: Path) -> tuple[int, list[str]]:
         # train/<class>/<file>, possibly under one top-level folder
         offset = next((i for i in (0, 1) if any(len(p) > i + 2 and p[i] == "train" for p in parts)), None)
         if offset is None:
-            raise UserError(f"config key dataset.root: {path} holds no train/<class>/ folders; lay the zip out as train/<class>/*.jpg and test/<class>/*.jpg.")
+            raise UserError(
+                f"config key dataset.root: {path} holds no train/<class>/ folders; lay the zip out as "
+                "train/<class>/*.jpg and test/<class>/*.jpg."
+            )
         train = [p for p in parts if len(p) == offset + 3 and p[offset] == "train"]
         return len(train), sorted({p[offset + 1] for p in train})
     base = _find_split_root(path)

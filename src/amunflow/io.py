@@ -1,4 +1,4 @@
-"""Artifact helpers: atomic writes, stable hashes, checkpoints with JSON sidecars."""
+"""Artifact helpers at the bottom of the package (no torch): atomic writes, JSON, stable hashes."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
-
-from . import UserError, __version__
 
 
 @contextlib.contextmanager
@@ -67,6 +64,15 @@ def array_hash(*arrays: np.ndarray, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
+def file_hash(path, length: int = 16) -> str:
+    """sha256 of a file's bytes (streamed), shortened."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:length]
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far (MB): what a benchmark file would record."""
     import resource
@@ -76,55 +82,3 @@ def peak_rss_mb() -> float:
 
 def sidecar_path(ckpt_path) -> Path:
     return Path(ckpt_path).with_suffix(".json")
-
-
-def save_tensors(path, tensors: dict, meta: dict) -> None:
-    """Save a dict of tensors (moved to the CPU) and its JSON sidecar, each atomically.
-
-    The sidecar is written first, so a finished ``.pt`` always has its sidecar.
-    """
-    meta = dict(meta, amunflow_version=__version__, torch_version=torch.__version__, peak_rss_mb=peak_rss_mb())
-    write_json(sidecar_path(path), meta)
-    state = {k: v.detach().cpu().clone() for k, v in tensors.items()}
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def save_checkpoint(path, model: torch.nn.Module, meta: dict) -> None:
-    """Save a model's state dict with its JSON sidecar (see :func:`save_tensors`)."""
-    save_tensors(path, model.state_dict(), meta)
-
-
-def load_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:
-    """Return (state_dict, sidecar) for a checkpoint written by :func:`save_checkpoint`."""
-    path = Path(path)
-    side = sidecar_path(path)
-    if not path.exists():
-        raise UserError(f"checkpoint {path} does not exist; rerun the workflow to produce it.")
-    if not side.exists():
-        raise UserError(
-            f"checkpoint {path} has no sidecar {side.name}; delete {path} and rerun the workflow to rebuild it."
-        )
-    try:
-        meta = json.loads(side.read_text())
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same advice
-        raise UserError(
-            f"checkpoint {path} cannot be read ({e.__class__.__name__}: {e}); delete it and rerun the workflow."
-        ) from e
-    return state, meta
-
-
-def load_model(path, device="cpu") -> tuple[torch.nn.Module, dict]:
-    """Build the model described by a checkpoint's sidecar and load its weights."""
-    from .models import build_model
-
-    state, meta = load_checkpoint(path)
-    model = build_model(meta["model"], num_classes=meta["num_classes"], image_size=meta["image_size"])
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as e:
-        raise UserError(
-            f"checkpoint {path} does not match the model its sidecar describes ({e}); delete it and rerun."
-        ) from e
-    return model.to(device), meta

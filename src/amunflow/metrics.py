@@ -1,4 +1,4 @@
-"""Evaluation (SPEC §5): accuracies, the SVC membership attack (MIS), RMIA with reference models
+"""Evaluation (docs/protocol.md §5): accuracies, the SVC membership attack (MIS), RMIA with reference models
 (FT / FR / RT AUC), the average gap to retraining, and parameter distances."""
 
 from __future__ import annotations
@@ -69,7 +69,9 @@ def auc_subsamples(n_test: int, n_forget: int, n_retain: int, seeds=(0, 1, 2)):
     n = min(n_test, n_forget, n_retain)
     for s in seeds:
         rs = np.random.RandomState(s)
-        yield tuple(rs.choice(size, n, replace=False) if size > n else np.arange(size) for size in (n_test, n_forget, n_retain))
+        yield tuple(
+            rs.choice(size, n, replace=False) if size > n else np.arange(size) for size in (n_test, n_forget, n_retain)
+        )
 
 
 def _auc(pos: np.ndarray, neg: np.ndarray) -> float:

@@ -1,6 +1,6 @@
 """The paper's networks: the CIFAR ResNet-18 of the AMUN code (with its /2 quirk) and VGG-19-BN.
 
-ResNet-18 (SPEC §1): 3x3 stem conv (stride 1) -> BN -> ReLU, no max-pool; BasicBlocks [2, 2, 2, 2]
+ResNet-18 (docs/protocol.md §1): 3x3 stem conv (stride 1) -> BN -> ReLU, no max-pool; BasicBlocks [2, 2, 2, 2]
 with widths w, 2w, 4w, 8w (w = 64 in the paper: 11,173,962 parameters for 10 classes); a block whose
 shortcut is a 1x1-conv projection divides the residual sum by 2 before its final ReLU
 (``block: amun``); ``block: standard`` drops the /2 (a kuangliu ResNet-18, a documented deviation).
@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import UserError
+from .schema import section
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,9 @@ class ResNet18(nn.Module):
         for i, stride in enumerate((1, 2, 2, 2)):
             c_out = width * 2**i
             layers.append(
-                nn.Sequential(BasicBlock(c_in, c_out, stride, halve_projection), BasicBlock(c_out, c_out, 1, halve_projection))
+                nn.Sequential(
+                    BasicBlock(c_in, c_out, stride, halve_projection), BasicBlock(c_out, c_out, 1, halve_projection)
+                )
             )
             c_in = c_out
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
@@ -94,18 +97,12 @@ class VGG19BN(nn.Module):
 
 
 def build_model(cfg: dict, num_classes: int, image_size: int = 32) -> nn.Module:
-    """Build the network named by the ``model`` config section."""
-    arch, width = cfg.get("arch", "resnet18"), int(cfg.get("width", 64))
-    if width < 1:
-        raise UserError(f"config key model.width: {width} must be a positive integer (64 is the paper's width).")
-    if arch == "resnet18":
-        block = cfg.get("block", "amun")
-        if block not in ("amun", "standard"):
-            raise UserError(f"config key model.block: unknown block {block!r}; use amun (with the /2) or standard.")
-        return ResNet18(num_classes, width, halve_projection=block == "amun")
-    if arch == "vgg19_bn":
-        return VGG19BN(num_classes, width, image_size)
-    raise UserError(f"config key model.arch: unknown architecture {arch!r}; use one of {', '.join(ARCHS)}.")
+    """Build the network named by the ``model`` config section (or part of one: the schema's defaults
+    fill the rest, and its checks apply)."""
+    cfg = section("model", cfg)
+    if cfg["arch"] == "resnet18":
+        return ResNet18(num_classes, cfg["width"], halve_projection=cfg["block"] == "amun")
+    return VGG19BN(num_classes, cfg["width"], image_size)
 
 
 def count_parameters(model: nn.Module) -> int:

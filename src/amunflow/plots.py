@@ -1,4 +1,4 @@
-"""The report's figures (matplotlib, PNG)."""
+"""Every figure of the workflow (matplotlib, PNG); the only module that draws."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from sklearn.metrics import roc_curve  # noqa: E402
 from .io import atomic_path  # noqa: E402
 
 
-def _save(fig, path):
+def _save(fig, path, dpi=110):
     fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
+        fig.savefig(tmp, dpi=dpi, format="png")
     plt.close(fig)
 
 
@@ -33,9 +33,11 @@ def confidence_histograms(runs: dict[str, str], out_png) -> None:
     phis = [logit_confidence(d["confidence"]) for d in data.values()]
     lo, hi = np.percentile(np.concatenate(phis), [0.5, 99.5])
     bins = np.linspace(lo, hi, 60)
-    for ax, (name, d), phi in zip(axes[:, 0], data.items(), phis):
+    for ax, (name, d), phi in zip(axes[:, 0], data.items(), phis, strict=True):
         for part, color in (("retain", "#4472c4"), ("test", "#ed7d31"), ("forget", "#70ad47")):
-            ax.hist(np.clip(phi[d[part]], lo, hi), bins=bins, density=True, histtype="step", lw=1.5, color=color, label=part)
+            ax.hist(
+                np.clip(phi[d[part]], lo, hi), bins=bins, density=True, histtype="step", lw=1.5, color=color, label=part
+            )
         ax.set_ylabel(name, rotation=0, ha="right", va="center")
         ax.set_yticks([])
     axes[0, 0].legend(loc="upper left", fontsize=8)
@@ -46,7 +48,9 @@ def confidence_histograms(runs: dict[str, str], out_png) -> None:
 def gap_bars(agg: pd.DataFrame, settings: list[str], out_png) -> None:
     """Average gap per method (mean ± std over runs), one panel per access setting and forget set."""
     forgets = list(dict.fromkeys(agg["forget"]))
-    fig, axes = plt.subplots(len(settings), len(forgets), figsize=(4.5 * len(forgets), 3 * len(settings)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(settings), len(forgets), figsize=(4.5 * len(forgets), 3 * len(settings)), squeeze=False
+    )
     for i, s in enumerate(settings):
         for j, f in enumerate(forgets):
             rows = agg[(agg["setting"] == s) & (agg["forget"] == f)].sort_values("avg_gap_mean")
@@ -73,4 +77,31 @@ def ft_roc_curves(runs: dict[str, str], out_png) -> None:
     ax.set_xlabel("false positive rate (D_T)")
     ax.set_ylabel("true positive rate (D_F)")
     ax.legend(fontsize=7)
+    _save(fig, out_png)
+
+
+def eps_histogram(eps: np.ndarray, eps_init: float, mean_delta: float, out_png) -> None:
+    """Samples per final eps of D_A (the paper's Fig. 4): eps_init * 2^k."""
+    k = np.rint(np.log2(eps / eps_init)).astype(int)
+    ks = np.arange(k.min(), k.max() + 1)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar([f"{eps_init * 2.0**i:.3g}" for i in ks], [(k == i).sum() for i in ks], color="#4472c4")
+    ax.set_xlabel("final eps (L2) of the adversarial example")
+    ax.set_ylabel("samples")
+    ax.set_title(f"D_A: {len(eps)} samples, mean ||delta||_2 = {mean_delta:.3f}")
+    _save(fig, out_png, dpi=120)
+
+
+def fr_minus_ft(runs: pd.DataFrame, out_png) -> None:
+    """The paper's Fig. 2 kind: FR AUC - FT AUC after each sequential request, per method and setting."""
+    settings = list(dict.fromkeys(runs["setting"]))
+    fig, axes = plt.subplots(1, len(settings), figsize=(5 * len(settings), 3.5), squeeze=False)
+    for ax, s in zip(axes[0], settings, strict=True):
+        sub = runs[runs["setting"] == s].groupby(["method", "request"])["fr_minus_ft"].mean().reset_index()
+        for m, g in sub.groupby("method", sort=False):
+            ax.plot(g["request"] + 1, g["fr_minus_ft"], marker="o", label=m)
+        ax.set_title(s)
+        ax.set_xlabel("request")
+        ax.set_ylabel("FR AUC - FT AUC (higher is better)")
+        ax.legend(fontsize=7)
     _save(fig, out_png)

@@ -1,20 +1,15 @@
-"""SalUn saliency masks (SPEC §3): |sum over forget batches of grad(-CE)| for every parameter, ranked
+"""SalUn saliency masks (docs/protocol.md §3): |sum over forget batches of grad(-CE)| for every parameter, ranked
 globally; the mask for ratio r keeps the top r fraction of all entries. The scores are the artifact
 (one per original model and forget set), so any ratio is a cheap lookup."""
 
 from __future__ import annotations
 
-import logging
-
 import torch
 import torch.nn.functional as F
 
-from .data import load_bundle
-from .io import load_checkpoint, load_model, save_tensors
-from .splits import load_split
-from .train import augment, pick_device
-
-log = logging.getLogger(__name__)
+from . import UserError
+from .augment import augment
+from .checkpoint import load_checkpoint
 
 
 def saliency_scores(model, x_u8, y, device, batch_size=128, seed=0, crop_padding=4, flip=True) -> dict:
@@ -53,24 +48,7 @@ def mask_from_scores(scores: dict, ratio: float) -> dict:
     return out
 
 
-def mask_job(model_path, data_path, split_path, device, out_path) -> None:
-    data = load_bundle(data_path)
-    split = load_split(split_path, data.fingerprint())
-    dev = pick_device(device)
-    model, meta = load_model(model_path, dev)
-    scores = saliency_scores(model, data.train_x[split.forget], data.train_y[split.forget], dev)
-    total = sum(s.numel() for s in scores.values())
-    log.info("saliency over %d forget samples, %d parameter entries", len(split.forget), total)
-    save_tensors(
-        out_path, scores,
-        {"kind": "saliency", "source_checkpoint": str(model_path), "source_config_hash": meta.get("config_hash"),
-         "split_hash": split.hash, "dataset_fingerprint": data.fingerprint(), "entries": total},
-    )  # fmt: skip
-
-
 def load_mask(path, ratio: float, device="cpu", split_hash: str | None = None) -> dict:
-    from . import UserError
-
     scores, meta = load_checkpoint(path, map_location=device)
     if split_hash is not None and meta.get("split_hash") != split_hash:
         raise UserError(f"saliency mask {path} was computed for another forget set; delete it and rerun the workflow.")

@@ -33,9 +33,13 @@ def run(snakemake, main) -> None:
     log = logging.getLogger("amunflow.job")
     log.info(
         "rule %s, wildcards %s, threads %s, host %s, CUDA_VISIBLE_DEVICES=%s, SLURM_JOB_ID=%s",
-        snakemake.rule, dict(snakemake.wildcards), snakemake.threads, os.uname().nodename,
-        os.environ.get("CUDA_VISIBLE_DEVICES"), os.environ.get("SLURM_JOB_ID"),
-    )  # fmt: skip
+        snakemake.rule,
+        dict(snakemake.wildcards),
+        snakemake.threads,
+        os.uname().nodename,
+        os.environ.get("CUDA_VISIBLE_DEVICES"),
+        os.environ.get("SLURM_JOB_ID"),
+    )
     try:
         main(snakemake, logfile)
     except Exception as e:

@@ -21,7 +21,9 @@ from .io import array_hash, atomic_path
 def forget_count(size: float | int, n: int) -> int:
     """Resolve a forget size given as a fraction in (0, 1) or a count in [1, n) to a count."""
     if isinstance(size, bool) or not isinstance(size, (int, float)):
-        raise UserError(f"config key forget_sets[].size: {size!r} is not a number; give a fraction in (0, 1) or a count.")
+        raise UserError(
+            f"config key forget_sets[].size: {size!r} is not a number; give a fraction in (0, 1) or a count."
+        )
     if isinstance(size, float) and not size.is_integer():
         if not 0 < size < 1:
             raise UserError(f"config key forget_sets[].size: fraction {size} is not in (0, 1); give e.g. 0.1 for 10%.")

@@ -11,8 +11,8 @@ import copy
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -20,10 +20,14 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import UserError
-from .train import augment, autocast
+from .augment import augment
+from .device import autocast
+from .hyper import RECIPE
+from .methods.base import SETTINGS
+from .schema import section
+from .train import Recipe
 
 log = logging.getLogger(__name__)
-SETTINGS = ("with_retain", "forget_only")
 
 
 class AccessError(RuntimeError):
@@ -56,7 +60,12 @@ class DataViews:
         self.num_classes = num_classes if num_classes is not None else int(np.max(train_y)) + 1
 
     def _part(self, name, idx, aug=True):
-        return Part(name, torch.as_tensor(self._x[idx]).to(self.device), torch.as_tensor(self._y[idx]).long().to(self.device), aug)
+        return Part(
+            name,
+            torch.as_tensor(self._x[idx]).to(self.device),
+            torch.as_tensor(self._y[idx]).long().to(self.device),
+            aug,
+        )
 
     @property
     def n_forget(self) -> int:
@@ -74,31 +83,23 @@ class DataViews:
         if self._adv is None:
             raise UserError("this method needs the adversarial set D_A, but none was given to the run.")
         x, y = self._adv
-        return Part("adversarial", torch.as_tensor(x).float().to(self.device), torch.as_tensor(y).long().to(self.device), False)
+        return Part(
+            "adversarial", torch.as_tensor(x).float().to(self.device), torch.as_tensor(y).long().to(self.device), False
+        )
 
 
 @dataclass
-class Hyper:
-    """Hyperparameters every method shares (SPEC §3-4 defaults: 10 epochs of SGD 0.9 / 5e-4, batch 128)."""
+class Hyper(Recipe):
+    """An unlearning run's hyperparameters: the shared recipe plus the method's own (``extra``)."""
 
-    lr: float = 0.01
-    epochs: int = 10
-    batch_size: int = 128
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    lr_step: int = 10
-    lr_gamma: float = 0.1
-    crop_padding: int = 4
-    flip: bool = True
-    precision: str = "fp32"
-    channels_last: bool = False
-    compile: bool = False  # torch.compile the model for the SGD steps
-    extra: dict = field(default_factory=dict)  # method-specific keys
+    extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Hyper":
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k != "extra"}
-        return cls(**known, extra={k: v for k, v in d.items() if k not in cls.__dataclass_fields__})
+    def from_dict(cls, d: dict) -> Hyper:
+        """From resolved hyperparameters (:func:`amunflow.hyper.resolve_hyper`), or part of them: the
+        schema's ``unlearn.common`` defaults fill the shared keys that are missing."""
+        shared = section("unlearn.common", {k: v for k, v in d.items() if k in RECIPE})
+        return cls(**shared, extra={k: v for k, v in d.items() if k not in RECIPE})
 
 
 @dataclass
@@ -146,7 +147,7 @@ class Mixture:
         for i in range(0, n, batch_size):
             yield order[i : i + batch_size]
 
-    def gather(self, idx: torch.Tensor, gen: torch.Generator, hp: "Hyper"):
+    def gather(self, idx: torch.Tensor, gen: torch.Generator, hp: Hyper):
         """Float images in [0, 1] (augmented where their part says so) and labels at ``idx``."""
         xs, lo = [], 0
         for x, flag in self.pools:
@@ -167,20 +168,22 @@ class Trainer:
     """SGD + StepLR over phases of data, with optional saliency mask and extra loss terms.
 
     With a mask, masked-out entries get no gradient, no weight decay and no momentum, so they stay
-    bit-identical (``leaky_mask=True`` reproduces the AMUN code, where SGD's weight decay still
-    moves them)."""
+    bit-identical (hyperparameter ``leaky_mask: true`` reproduces the AMUN code, where SGD's weight
+    decay still moves them)."""
 
-    def __init__(self, run: Run, leaky_mask: bool = False):
+    def __init__(self, run: Run):
         self.run, self.hp, self.model = run, run.hp, run.model
         self.mask = run.mask
-        self.strict_mask = self.mask is not None and not leaky_mask
+        self.strict_mask = self.mask is not None and not self.hp.extra["leaky_mask"]
         wd = 0.0 if self.strict_mask else self.hp.weight_decay
         self.params = dict(self.model.named_parameters())
         self.net = torch.compile(self.model) if self.hp.compile else self.model
         self.opt = torch.optim.SGD(self.model.parameters(), lr=self.hp.lr, momentum=self.hp.momentum, weight_decay=wd)
         self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=self.hp.lr_step, gamma=self.hp.lr_gamma)
         self.gen = torch.Generator(device=run.device).manual_seed(run.seed)
-        self.bar = tqdm(desc="unlearn steps", file=run.progress_file, mininterval=30, ascii=True, disable=run.progress_file is False)
+        self.bar = tqdm(
+            desc="unlearn steps", file=run.progress_file, mininterval=30, ascii=True, disable=run.progress_file is False
+        )
         self.t0, self.cpu0 = time.perf_counter(), time.process_time()
 
     def step(self, x, y, sign: float = 1.0, extra_loss: Callable | None = None):
@@ -232,12 +235,14 @@ class Trainer:
         self.run.stats["cpu_time_s"] = time.process_time() - self.cpu0
 
 
-def fit(run: Run, epoch_parts: Callable[[int], list[Part]], leaky_mask: bool = False, extra_loss=None, relabel=None):
+def fit(run: Run, epoch_parts: Callable[[int], list[Part]], extra_loss=None, relabel=None):
     """The common case: every epoch, one shuffled pass of CE descent over ``epoch_parts(epoch)``."""
-    tr = Trainer(run, leaky_mask)
+    tr = Trainer(run)
     try:
         for epoch in range(run.hp.epochs):
-            loss = tr.pass_over(epoch_parts(epoch), extra_loss=extra_loss(epoch) if extra_loss else None, relabel=relabel)
+            loss = tr.pass_over(
+                epoch_parts(epoch), extra_loss=extra_loss(epoch) if extra_loss else None, relabel=relabel
+            )
             tr.end_epoch(epoch, loss)
     finally:
         tr.close()

@@ -6,14 +6,15 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also with
 
 from pathlib import Path
 
-from amunflow.evaluation import aggregate_job
+from amunflow.jobs.report import aggregate_job
 from amunflow.smk import run
 
 
 def main(smk, logfile):
     tables = {Path(p).stem + "_" + Path(p).suffix[1:]: p for p in list(smk.output.tables) + list(smk.output.html)}
-    aggregate_job(smk.input.metrics, smk.params.mia_column, smk.params.settings, smk.output.runs,
-                  smk.output.aggregate, tables)  # fmt: skip
+    aggregate_job(
+        smk.input.metrics, smk.params.mia_column, smk.params.settings, smk.output.runs, smk.output.aggregate, tables
+    )
 
 
 run(snakemake, main)  # noqa: F821

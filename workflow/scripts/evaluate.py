@@ -4,16 +4,24 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
 
-from amunflow.evaluation import evaluate_job
+from amunflow.jobs.evaluate import evaluate_job
 from amunflow.smk import run
 
 
 def main(smk, logfile):
     evaluate_job(
-        smk.input.model, smk.input.data, smk.input.split, smk.input.get("retrain"), list(smk.input.get("refs", [])),
-        dict(smk.params.ident), smk.params.rmia, smk.params.mis, smk.params.device, smk.output.metrics,
+        smk.input.model,
+        smk.input.data,
+        smk.input.split,
+        smk.input.get("retrain"),
+        list(smk.input.get("refs", [])),
+        dict(smk.params.ident),
+        smk.params.rmia,
+        smk.params.mis,
+        smk.params.device,
+        smk.output.metrics,
         smk.output.arrays,
-    )  # fmt: skip
+    )
 
 
 run(snakemake, main)  # noqa: F821

@@ -4,7 +4,7 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
 
-from amunflow.evaluation import keep_job
+from amunflow.jobs.rmia import keep_job
 from amunflow.smk import run
 
 

@@ -4,7 +4,7 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
 
-from amunflow.saliency import mask_job
+from amunflow.jobs.mask import mask_job
 from amunflow.smk import run
 
 

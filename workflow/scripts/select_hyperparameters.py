@@ -6,8 +6,8 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also with
 
 import logging
 
+from amunflow.jobs.tuning import select_job
 from amunflow.smk import run
-from amunflow.tuning import select_job
 
 
 def main(smk, logfile):

@@ -4,8 +4,8 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
 
+from amunflow.jobs.train import train_job
 from amunflow.smk import run, with_speed_keys
-from amunflow.training_job import train_job
 
 
 def main(smk, logfile):

@@ -4,8 +4,8 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
 
+from amunflow.jobs.unlearn import unlearn_job
 from amunflow.smk import run
-from amunflow.unlearn_job import unlearn_job
 
 
 def main(smk, logfile):

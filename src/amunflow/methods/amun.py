@@ -1,35 +1,23 @@
-"""AMUN (SPEC §3): fine-tune on the adversarial set D_A (labelled with the model's own wrong
-predictions, never augmented) mixed with the clean data the setting allows.
+"""AMUN (Ebrahimpour-Boroojeny et al., ICML 2025; the AMUN code's adversarial_unlearn.py): fine-tune
+on the adversarial set D_A (labelled with the model's own wrong predictions, never augmented) mixed
+with the clean data the setting allows.
 
 mixture full:    with_retain D_R u D_F u D_A (= D u D_A);  forget_only D_F u D_A
 mixture advonly: with_retain D_R u D_A;                    forget_only D_A
 One shuffled stream over the concatenation; plain cross-entropy; BN in train mode.
 """
 
-from .. import UserError
 from ..unlearn import fit
-from .base import Method
-
-
-MIXTURES = ("full", "advonly")
+from .base import epochs_over, retain_if_allowed
 
 
 def run(r):
-    mixture = r.hp.extra["mixture"]
-    if mixture not in MIXTURES:
-        raise UserError(f"amun hyperparameter mixture: {mixture!r} is not one of {', '.join(MIXTURES)}.")
-    clean = []
-    if r.data.setting == "with_retain":
-        clean.append(r.data.retain())
-    if mixture == "full":
-        clean.append(r.data.forget())
-    parts = clean + [r.data.adversarial()]
-    return fit(r, lambda epoch: parts, leaky_mask=r.hp.extra.get("leaky_mask", False))
+    retain = [r.data.retain()] if r.data.setting == "with_retain" else []
+    forget = {"full": [r.data.forget()], "advonly": []}[r.hp.extra["mixture"]]
+    parts = retain + forget + [r.data.adversarial()]
+    return fit(r, lambda epoch: parts)
 
 
-EXTRA = {"mixture": "full"}
-AMUN = Method(run, "AMUN: fine-tune on D_A with D_R u D_F (or D_F alone)", needs_adv=True, extra=EXTRA)
-AMUN_SALUN = Method(
-    run, "AMUN with SalUn's saliency mask on the gradients", needs_adv=True, needs_mask=True,
-    extra=dict(EXTRA, mask_ratio=0.5, leaky_mask=False),
-)  # fmt: skip
+def cost(setting, hp, n_forget, n_retain):
+    adv_and_forget = n_forget * (2 if hp["mixture"] == "full" else 1)
+    return epochs_over(hp, retain_if_allowed(setting, n_retain), adv_and_forget)

@@ -1,16 +1,54 @@
+"""What the registry knows about a method without importing it (and so without torch): its access
+settings, the artifacts it reads, its own hyperparameters (JSON-schema properties with defaults),
+and where its code is."""
+
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
-from typing import Callable
 
-from ..unlearn import SETTINGS
+SETTINGS = ("with_retain", "forget_only")
 
 
 @dataclass(frozen=True)
 class Method:
-    run: Callable  # (Run) -> model
+    """A registry entry. ``impl`` names the module holding the method's two functions, relative to
+    ``amunflow.methods`` (``"amun"``) or absolute (``"my_lab.methods.foo"``):
+
+    * ``run(r: amunflow.unlearn.Run) -> model``: the method itself;
+    * ``cost(setting, hp, n_forget, n_retain) -> int``: the SGD sample-steps one run takes (what
+      ``amunflow-estimate`` adds up), from the resolved hyperparameters ``hp``.
+
+    The module is imported only when a run or an estimate needs it."""
+
+    impl: str
     description: str
     settings: tuple[str, ...] = SETTINGS  # access settings the method supports
     needs_adv: bool = False  # reads D_A
     needs_mask: bool = False  # reads a SalUn saliency mask (hyperparameter mask_ratio)
-    extra: dict = field(default_factory=dict)  # method-specific hyperparameters and their defaults
+    params: dict = field(default_factory=dict)  # method-specific hyperparameters: name -> JSON-schema property
+
+    @property
+    def extra(self) -> dict:
+        """The method-specific hyperparameters' defaults."""
+        return {k: p["default"] for k, p in self.params.items()}
+
+    def module(self):
+        name = self.impl if "." in self.impl else f"amunflow.methods.{self.impl}"
+        return importlib.import_module(name)
+
+    def run(self, r):
+        return self.module().run(r)
+
+    def cost(self, setting: str, hp: dict, n_forget: int, n_retain: int) -> int:
+        return int(self.module().cost(setting, hp, n_forget, n_retain))
+
+
+def epochs_over(hp: dict, *sizes: int) -> int:
+    """Sample-steps of ``hp['epochs']`` epochs that each pass once over sets of the given sizes."""
+    return hp["epochs"] * sum(sizes)
+
+
+def retain_if_allowed(setting: str, n_retain: int) -> int:
+    """|D_R| when the setting gives access to it (for methods that pass over D_R when they can)."""
+    return n_retain if setting == "with_retain" else 0

@@ -12,11 +12,8 @@ epoch_start copies it before that pass (the same when there is no D_R).
 import torch
 import torch.nn.functional as F
 
-from .. import UserError
 from ..unlearn import Trainer, frozen_copy
-from .base import Method
-
-TEACHER = ("after_retain", "epoch_start")
+from .base import epochs_over, retain_if_allowed
 
 
 def fgsm(model, x, y, eps: float, discretize: bool = True):
@@ -32,8 +29,8 @@ def run(r):
     retain = r.data.retain() if r.data.setting == "with_retain" else None
     forget = r.data.forget()
     eps, disc, when = r.hp.extra["fgsm_eps"], r.hp.extra["discretize"], r.hp.extra["teacher"]
-    if when not in TEACHER:
-        raise UserError(f"bs hyperparameter teacher: {when!r} is not one of {', '.join(TEACHER)}.")
+    if when not in ("after_retain", "epoch_start"):
+        raise ValueError(f"unknown teacher timing {when!r}")
     tr = Trainer(r)
     try:
         for epoch in range(r.hp.epochs):
@@ -55,7 +52,5 @@ def run(r):
     return r.model
 
 
-METHOD = Method(
-    run, "BS: boundary shrinking with FGSM labels",
-    extra={"fgsm_eps": 0.1, "discretize": True, "teacher": "after_retain"},
-)  # fmt: skip
+def cost(setting, hp, n_forget, n_retain):
+    return epochs_over(hp, retain_if_allowed(setting, n_retain), n_forget)

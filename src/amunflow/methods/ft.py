@@ -1,7 +1,8 @@
-"""FT (Warnecke et al.): fine-tune on D_R only. Needs D_R, so with_retain only."""
+"""FT (Warnecke et al. 2023, "Machine unlearning of features and labels"): fine-tune on D_R only, as
+the AMUN code's FT (adversarial_unlearn.py). Needs D_R, so with_retain only."""
 
 from ..unlearn import fit
-from .base import Method
+from .base import epochs_over
 
 
 def run(r):
@@ -9,4 +10,5 @@ def run(r):
     return fit(r, lambda epoch: parts)
 
 
-METHOD = Method(run, "FT: fine-tune on D_R", settings=("with_retain",))
+def cost(setting, hp, n_forget, n_retain):
+    return epochs_over(hp, n_retain)

@@ -1,8 +1,8 @@
 """GA (gradient ascent, Thudi et al.): every epoch one descent pass over D_R (in order, augmented)
-when the setting allows, then one pass of gradient ascent (-CE) over D_F (SPEC §4)."""
+when the setting allows, then one pass of gradient ascent (-CE) over D_F (docs/protocol.md §4)."""
 
 from ..unlearn import Trainer
-from .base import Method
+from .base import epochs_over, retain_if_allowed
 
 
 def run(r):
@@ -20,4 +20,5 @@ def run(r):
     return r.model
 
 
-METHOD = Method(run, "GA: gradient ascent on D_F (after a descent pass on D_R)")
+def cost(setting, hp, n_forget, n_retain):
+    return epochs_over(hp, retain_if_allowed(setting, n_retain), n_forget)

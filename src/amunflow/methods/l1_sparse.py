@@ -8,7 +8,7 @@ alpha_schedule linear (the l1-sparse authors' code, OPTML-Group/Unlearn-Sparse):
 """
 
 from ..unlearn import fit
-from .base import Method
+from .base import epochs_over
 
 
 def alpha_at(alpha: float, schedule: str, epoch: int, epochs: int) -> float:
@@ -33,7 +33,5 @@ def run(r):
     return fit(r, lambda epoch: parts, extra_loss=l1_term)
 
 
-METHOD = Method(
-    run, "l1-sparse: FT on D_R with an l1 penalty", settings=("with_retain",),
-    extra={"alpha": 5e-4, "alpha_schedule": "compound"},
-)  # fmt: skip
+def cost(setting, hp, n_forget, n_retain):
+    return epochs_over(hp, n_retain)

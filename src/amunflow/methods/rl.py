@@ -1,10 +1,12 @@
-"""RL (random labels): D_F with labels drawn uniformly from the other classes, redrawn every epoch,
-mixed with D_R when the setting allows (SPEC §4)."""
+"""RL (random labels; Golatkar et al. 2020, as the AMUN code's RLDataset): D_F with labels drawn
+uniformly from the other classes, redrawn every epoch, mixed with D_R when the setting allows. With a
+saliency mask (registry entry ``salun``) this is SalUn (Fan et al. 2024): RL with the mask on the
+gradients."""
 
 import torch
 
 from ..unlearn import Part, fit, random_wrong_labels
-from .base import Method
+from .base import epochs_over, retain_if_allowed
 
 
 def random_label_parts(r):
@@ -15,14 +17,14 @@ def random_label_parts(r):
 
     def parts(epoch):
         relabelled = Part("forget", forget.x, random_wrong_labels(forget.y, r.data.num_classes, gen), forget.augment)
-        r.stats.setdefault("forget_labels", []).append(relabelled.y.cpu())
         return fixed + [relabelled]
 
     return parts
 
 
 def run(r):
-    return fit(r, random_label_parts(r), leaky_mask=r.hp.extra.get("leaky_mask", False))
+    return fit(r, random_label_parts(r))
 
 
-METHOD = Method(run, "RL: random wrong labels on D_F (+ D_R)")
+def cost(setting, hp, n_forget, n_retain):
+    return epochs_over(hp, retain_if_allowed(setting, n_retain), n_forget)

@@ -1,4 +1,4 @@
-"""One training job: an original model on D, or a retrained reference on D_R."""
+"""Training jobs: an original model on D, or a retrained reference on D_R (docs/protocol.md §1)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,34 @@ import platform
 import numpy as np
 import torch
 
-from .data import load_bundle
-from .io import atomic_path, save_checkpoint, stable_hash
-from .models import build_model, count_parameters, to_device
-from .splits import load_split
-from .train import TrainConfig, accuracy, pick_device, train
+from ..checkpoint import save_checkpoint
+from ..device import pick_device
+from ..io import atomic_path, stable_hash
+from ..models import build_model, count_parameters, to_device
+from ..train import TrainConfig, train
+from .inputs import open_bundle, open_split
 
 log = logging.getLogger(__name__)
 
 
 def train_job(
-    data_path, split_path, model_cfg: dict, train_cfg: dict, seed: int, device: str, out_model, out_history,
-    kind: str, progress_file=None,
-) -> dict:  # fmt: skip
+    data_path,
+    split_path,
+    model_cfg: dict,
+    train_cfg: dict,
+    seed: int,
+    device: str,
+    out_model,
+    out_history,
+    kind: str,
+    progress_file=None,
+) -> dict:
     cfg = TrainConfig.from_config(train_cfg)
-    data = load_bundle(data_path)
+    data = open_bundle(data_path)
     fp = data.fingerprint()
     dev = pick_device(device)
     if split_path:
-        split = load_split(split_path, fp)
+        split = open_split(split_path, data)
         train_idx = split.retain
         eval_sets = {
             "forget": (data.train_x[split.forget], data.train_y[split.forget]),
@@ -43,14 +52,27 @@ def train_job(
     model = to_device(build_model(model_cfg, data.num_classes, data.image_size), dev, cfg.channels_last)
     log.info(
         "%s: %s width %s (%d parameters) on %d images, %d epochs, device %s, precision %s",
-        kind, model_cfg.get("arch"), model_cfg.get("width"), count_parameters(model), len(train_idx), cfg.epochs,
-        dev, cfg.precision,
-    )  # fmt: skip
+        kind,
+        model_cfg.get("arch"),
+        model_cfg.get("width"),
+        count_parameters(model),
+        len(train_idx),
+        cfg.epochs,
+        dev,
+        cfg.precision,
+    )
     with atomic_path(out_history) as tmp_hist:
         result = train(
-            model, data.train_x[train_idx], data.train_y[train_idx], cfg, seed, dev, eval_sets=eval_sets,
-            history_csv=tmp_hist, progress_file=progress_file,
-        )  # fmt: skip
+            model,
+            data.train_x[train_idx],
+            data.train_y[train_idx],
+            cfg,
+            seed,
+            dev,
+            eval_sets=eval_sets,
+            history_csv=tmp_hist,
+            progress_file=progress_file,
+        )
     final = {k: v for k, v in result.history[-1].items() if k.endswith("_acc") and k != "running_acc"}
     meta = {
         "kind": kind,
@@ -76,4 +98,3 @@ def train_job(
     save_checkpoint(out_model, model, meta)
     log.info("saved %s: %s, %.0f s, %.0f images/s", out_model, final, result.wall_time_s, meta["images_per_s"])
     return meta
-

@@ -1,0 +1,45 @@
+"""The report's tables and figures, from every run's metric row."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import UserError
+from ..io import atomic_path
+from ..plots import confidence_histograms, ft_roc_curves, gap_bars
+from ..tables import add_gaps, aggregate, cost_table, render_cost, render_table, table_cells
+
+
+def aggregate_job(metric_csvs, mia_column: str, settings: list[str], out_runs, out_agg, out_tables: dict) -> None:
+    """Gaps, the aggregate (mean ± std over runs), the paper's table per access setting (md, tex, html)
+    and the cost table (md, html); ``out_tables`` maps '<setting>_<ext>' and 'cost_<ext>' to paths."""
+    runs = pd.concat([pd.read_csv(p) for p in metric_csvs], ignore_index=True)
+    if mia_column not in runs or runs[mia_column].isna().all():
+        raise UserError(
+            f"config key evaluation.mia_column: {mia_column} has no values (is rmia.enabled false?); "
+            "use mis or enable RMIA."
+        )
+    runs = add_gaps(runs, mia_column)
+    agg = aggregate(runs)
+    with atomic_path(out_runs) as tmp:
+        runs.to_csv(tmp, index=False)
+    with atomic_path(out_agg) as tmp:
+        agg.to_csv(tmp, index=False)
+    for setting in settings:
+        cells = table_cells(agg, mia_column, setting)
+        for kind in ("md", "tex", "html"):
+            with atomic_path(out_tables[f"{setting}_{kind}"]) as tmp:
+                tmp.write_text(render_table(*cells, kind))
+    cost = cost_table(agg)
+    for kind in ("md", "html"):
+        with atomic_path(out_tables[f"cost_{kind}"]) as tmp:
+            tmp.write_text(render_cost(cost, kind))
+
+
+def plots_job(aggregate_csv, settings: list[str], examples: dict, out_gap, out_confidence, out_roc) -> None:
+    """Gap bars, and per access setting the confidence histograms and FT ROC curves of one example
+    run of every method (``examples``: setting -> {label: per-run .npz})."""
+    gap_bars(pd.read_csv(aggregate_csv), settings, out_gap)
+    for setting, conf_png, roc_png in zip(settings, out_confidence, out_roc, strict=True):
+        confidence_histograms(examples[setting], conf_png)
+        ft_roc_curves(examples[setting], roc_png)

@@ -1,0 +1,103 @@
+"""One unlearning run: (method instance, access setting, forget set, split seed, model seed, run)."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from ..adversarial import load_for_forget_set
+from ..checkpoint import save_checkpoint
+from ..device import pick_device
+from ..io import file_hash, stable_hash
+from ..methods import REGISTRY
+from ..predict import accuracy
+from ..saliency import load_mask
+from ..unlearn import DataViews, Hyper, Run
+from .inputs import open_bundle, open_model, open_split
+
+log = logging.getLogger(__name__)
+
+
+def unlearn_job(
+    model_path,
+    data_path,
+    split_path,
+    adv_path,
+    mask_path,
+    instance: str,
+    method: str,
+    setting: str,
+    hyper: dict,
+    seed: int,
+    device: str,
+    out_model,
+    progress_file=None,
+    adv_checkpoint=None,
+) -> dict:
+    """Run one method and save the unlearned checkpoint. D_A must come from ``adv_checkpoint`` (default:
+    the model being unlearned; the original model for AMUN's static D_A in sequential requests)."""
+    spec = REGISTRY[method]
+    data = open_bundle(data_path)
+    fp = data.fingerprint()
+    split = open_split(split_path, data)
+    dev = pick_device(device)
+    model, meta = open_model(model_path, data, dev)
+    hp = Hyper.from_dict(hyper)
+    if hp.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    adv, prep_grad_evals = None, 0  # forward+backward passes spent preparing the run, per sample
+    if spec.needs_adv:
+        imgs, labels, adv_rows = load_for_forget_set(adv_path, adv_checkpoint or model_path, split, fp)
+        adv = (imgs, labels)
+        prep_grad_evals += int(adv_rows.grad_evals.sum())  # building D_A for this forget set
+    mask = None
+    if spec.needs_mask:
+        mask = load_mask(mask_path, hp.extra["mask_ratio"], dev, split.hash)
+        prep_grad_evals += len(split.forget)  # the saliency pass over D_F
+    views = DataViews(data.train_x, data.train_y, split.forget, split.retain, setting, dev, adv, data.num_classes)
+    run = Run(model, views, hp, seed, dev, mask, progress_file)
+    log.info("%s (%s, %s) on %d forget samples: %s", instance, method, setting, len(split.forget), hyper)
+    model = spec.run(run)
+    bad = [n for n, p in model.state_dict().items() if p.is_floating_point() and not torch.isfinite(p).all()]
+    if bad:
+        raise RuntimeError(
+            f"unlearning produced non-finite weights in {bad[:3]}; lower the learning rate of {instance}."
+        )
+
+    def acc(x, y):
+        return accuracy(model, torch.as_tensor(x), y, dev, channels_last=hp.channels_last)  # fp32, as evaluation
+
+    final = {
+        "forget_acc": acc(data.train_x[split.forget], data.train_y[split.forget]),
+        "retain_acc": acc(data.train_x[split.retain], data.train_y[split.retain]),
+        "test_acc": acc(data.test_x, data.test_y),
+    }
+    out = dict(
+        kind="unlearned",
+        instance=instance,
+        method=method,
+        setting=setting,
+        hyper=hyper,
+        seed=seed,
+        model=meta["model"],
+        num_classes=meta["num_classes"],
+        image_size=meta["image_size"],
+        source_checkpoint=str(model_path),
+        source_checkpoint_hash=file_hash(model_path),
+        adversarial=str(adv_path) if spec.needs_adv else None,
+        mask=str(mask_path) if spec.needs_mask else None,
+        split_hash=split.hash,
+        dataset_fingerprint=fp,
+        config_hash=stable_hash({"hyper": hyper, "seed": seed}),
+        wall_time_s=run.stats.get("wall_time_s"),
+        cpu_time_s=run.stats.get("cpu_time_s"),
+        sample_steps=run.stats["sample_steps"],
+        extra_grad_evals=run.stats["extra_grad_evals"] + prep_grad_evals,
+        seen=run.stats["seen"],
+        final_accuracy=final,
+        device=str(dev),
+    )
+    save_checkpoint(out_model, model, out)
+    log.info("saved %s: %s in %.1f s, %d sample-steps", out_model, final, out["wall_time_s"], out["sample_steps"])
+    return out

@@ -1,0 +1,156 @@
+"""From every run's metric row to the paper's tables: gaps to retraining, mean ± std over runs, the
+paper's layout (Markdown, LaTeX, HTML) and the cost table."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .audits import METRIC_COLUMNS
+from .metrics import avg_gap
+
+TABLE_COLUMNS = [("unlearn_acc", "UA"), ("retain_acc", "RA"), ("test_acc", "TA")]
+
+
+def add_gaps(runs: pd.DataFrame, mia_column: str) -> pd.DataFrame:
+    """Average gap of every run to the mean of the retrained references of its forget set and split."""
+    runs = runs.copy()
+    ref = runs[runs["method"] == "retrain"].groupby(["forget", "split_seed"])[list(METRIC_COLUMNS)].mean()
+    gaps = []
+    for _, r in runs.iterrows():
+        key = (r["forget"], r["split_seed"])
+        gaps.append(avg_gap(r, ref.loc[key], mia_column) if key in ref.index else math.nan)
+    runs["avg_gap"] = gaps
+    return runs
+
+
+def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std (ddof=1; NaN for a single run: one run measures no spread) over split seeds, model
+    seeds and runs."""
+    cols = METRIC_COLUMNS + ["avg_gap"]
+    g = runs.groupby(["method", "base_method", "setting", "forget"], sort=False)[cols]
+    mean, std = g.mean().add_suffix("_mean"), g.std(ddof=1).add_suffix("_std")
+    out = pd.concat([mean, std], axis=1)
+    out["n_runs"] = g.size()
+    return out.reset_index()
+
+
+def table_cells(agg: pd.DataFrame, mia_column: str, setting: str):
+    """The paper's layout for one access setting: (forget sets, column labels, rows), each row
+    (method, [(mean, std, bold) or None per forget set and column], n runs per cell); Retrain first;
+    the lowest gap among the methods of each forget set is bold. std is NaN for a single run."""
+    mia_label = {"ft_auc": "FT AUC", "mis": "MIS"}.get(mia_column, mia_column)
+    cols = TABLE_COLUMNS + [(mia_column, mia_label), ("avg_gap", "Gap")]
+    forgets = list(dict.fromkeys(agg["forget"]))
+    rows = agg[(agg["setting"] == setting) | (agg["method"] == "retrain")]
+    methods = ["retrain"] + [m for m in dict.fromkeys(rows["method"]) if m != "retrain"]
+    best = {}
+    for f in forgets:
+        cand = rows[(rows["forget"] == f) & (rows["method"] != "retrain")].dropna(subset=["avg_gap_mean"])
+        if len(cand):
+            best[f] = cand.loc[cand["avg_gap_mean"].idxmin(), "method"]
+    body = []
+    for m in methods:
+        cells = []
+        for f in forgets:
+            r = rows[(rows["method"] == m) & (rows["forget"] == f)]
+            for c, _ in cols:
+                if not len(r) or pd.isna(r[f"{c}_mean"].iloc[0]):
+                    cells.append(None)
+                else:
+                    cells.append((r[f"{c}_mean"].iloc[0], r[f"{c}_std"].iloc[0], c == "avg_gap" and best.get(f) == m))
+        ns = sorted({int(n) for n in rows.loc[rows["method"] == m, "n_runs"]})
+        body.append((m, cells, "/".join(map(str, ns))))
+    return forgets, [lab for _, lab in cols], body
+
+
+TABLE_NOTE = (
+    "Cells: mean ± std (ddof 1) over the n runs of a cell (split seeds x model seeds x runs); "
+    "a single run shows its value alone."
+)
+
+
+def render_table(forgets, labels, body, kind: str) -> str:
+    """Markdown, LaTeX (booktabs) or HTML text of :func:`table_cells`' output."""
+    heads = [f"{f} {lab}" for f in forgets for lab in labels] + ["n"]
+
+    def fmt(cell, bold_open, bold_close, pm):
+        if cell is None:
+            return "–"
+        mu, sd, bold = cell
+        text = f"{mu:.2f}" if pd.isna(sd) else f"{mu:.2f}{pm}{sd:.2f}"
+        return f"{bold_open}{text}{bold_close}" if bold else text
+
+    if kind == "md":
+        lines = ["| method | " + " | ".join(heads) + " |", "|" + "---|" * (1 + len(heads))]
+        lines += [
+            f"| {m} | " + " | ".join(fmt(c, "**", "**", "±") for c in cells) + f" | {n} |" for m, cells, n in body
+        ]
+        lines += ["", TABLE_NOTE]
+    elif kind == "tex":
+        k = len(labels)
+        lines = [
+            "\\begin{tabular}{l" + "r" * len(heads) + "}",
+            "\\toprule",
+            " & " + " & ".join(f"\\multicolumn{{{k}}}{{c}}{{{f}}}" for f in forgets) + " & \\\\",
+            "method & " + " & ".join(lab for _ in forgets for lab in labels) + " & n \\\\",
+            "\\midrule",
+        ]
+        lines += [
+            m.replace("_", "\\_")
+            + " & "
+            + " & ".join(fmt(c, "\\textbf{", "}", "$\\pm$") for c in cells)
+            + f" & {n} \\\\"
+            for m, cells, n in body
+        ]
+        lines += ["\\bottomrule", "\\end{tabular}"]
+    elif kind == "html":
+        lines = ["<table>", "<tr><th>method</th>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"]
+        lines += [
+            f"<tr><td>{m}</td>"
+            + "".join(f"<td>{fmt(c, '<b>', '</b>', '±')}</td>" for c in cells)
+            + f"<td>{n}</td></tr>"
+            for m, cells, n in body
+        ]
+        lines += ["</table>", f"<p>{TABLE_NOTE}</p>"]
+    else:
+        raise ValueError(kind)
+    return "\n".join(lines) + "\n"
+
+
+COST_COLUMNS = [
+    ("work_vs_retrain", "work ÷ retrain"),
+    ("sample_steps_vs_retrain", "SGD sample-steps ÷ retrain"),
+    ("extra_grad_evals", "other grad. evals"),
+    ("cpu_time_vs_retrain", "CPU time ÷ retrain"),
+    ("wall_time_vs_retrain", "wall time ÷ retrain (load-dependent)"),
+]
+COST_NOTE = (
+    "work = SGD sample-steps + other forward+backward passes per sample (building the run's D_A rows, "
+    "the saliency pass, BS's FGSM), as a multiple of the retrained reference's sample-steps: the same "
+    "on any machine and under any load. CPU time counts all threads of the job; wall time also moves "
+    "with whatever else ran on the machine. Means over the cell's runs."
+)
+
+
+def cost_table(agg: pd.DataFrame) -> pd.DataFrame:
+    """One row per method, setting and forget set: the cost columns' means, work first."""
+    out = agg[["method", "setting", "forget", "n_runs"]].copy()
+    for c, label in COST_COLUMNS:
+        out[label] = agg[f"{c}_mean"]
+    return out
+
+
+def render_cost(table: pd.DataFrame, kind: str) -> str:
+    def fmt(v):
+        return "–" if pd.isna(v) else f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+    cols = list(table.columns)
+    rows = [[str(v) if i < 4 else fmt(v) for i, v in enumerate(r)] for r in table.itertuples(index=False)]
+    if kind == "md":
+        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] + ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines + ["", COST_NOTE]) + "\n"
+    head = "<tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table>{head}{body}</table>\n<p>{COST_NOTE}</p>\n"
