@@ -15,6 +15,19 @@ if not config:
 
 include: "rules/common.smk"
 include: "rules/paths.smk"
+# each stage's input functions and targets (Snakemake's lint keeps functions out of rule files)
+include: "rules/inputs/data.smk"
+include: "rules/inputs/train.smk"
+include: "rules/inputs/adversarial.smk"
+include: "rules/inputs/unlearn.smk"
+include: "rules/inputs/tuning.smk"
+include: "rules/inputs/sequential.smk"
+include: "rules/inputs/evaluate.smk"
+include: "rules/inputs/report.smk"
+
+
+onstart:
+    check_device()
 
 
 # light bookkeeping rules run on the submitting host, not as cluster jobs

@@ -1,26 +1,6 @@
 # D_A: the adversarial set of each original model (Algorithm 1), its summary table and histogram.
 
 
-def adversarial_split_input(wildcards):
-    """The split whose forget set a per-forget-set D_A covers (none for the whole training set)."""
-    if wildcards.scope == "all":
-        return []
-    forget, last = os.path.split(wildcards.scope)  # <forget>/split<seed>
-    return split_path(forget, last.removeprefix("split"))
-
-
-def adversarial_targets():
-    if config["attack"]["scope"] == "all":
-        paths = [adversarial_path(m) for m in config["model_seeds"]]
-    else:
-        paths = sorted({adversarial_path(m, f, s) for f, s, m in EXP.eval_units()})
-    return [
-        p.replace(".h5", ext)
-        for p in paths
-        for ext in (".h5", ".summary.csv", ".eps_hist.png")
-    ]
-
-
 rule build_adversarial:
     input:
         model=original_path(),
@@ -41,6 +21,9 @@ rule build_adversarial:
     params:
         attack=attack_params(),
         device=config["device"],
+        expect_split=adversarial_expect_split,
+        expect_model=lambda w: expect_original(w.model_seed),
+        code=code("adversarial", "build_adversarial.py"),
     script:
         "../workflow/scripts/build_adversarial.py"
 
@@ -59,5 +42,7 @@ rule summarize_adversarial:
         f"{RES}/logs/adversarial/seed{{model_seed}}/{{scope}}.summary.log",
     conda:
         "../envs/amunflow.yaml"
+    params:
+        code=code("adversarial", "summarize_adversarial.py"),
     script:
         "../workflow/scripts/summarize_adversarial.py"

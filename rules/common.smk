@@ -7,14 +7,14 @@ import os
 from snakemake.exceptions import WorkflowError
 
 from amunflow import UserError
+from amunflow.codehash import code_version
 from amunflow.config import SPEED_KEYS, Experiment, validate_config
+from amunflow.data import source_fingerprint
 from amunflow.hyper import parse_point, resolve_hyper, selected_hyper
 from amunflow.methods import REGISTRY
 
 try:
-    validate_config(
-        config, workflow.source_path("../workflow/schemas/config.schema.yaml")
-    )
+    validate_config(config)
 except UserError as e:
     raise WorkflowError(str(e)) from None
 
@@ -32,6 +32,21 @@ wildcard_constraints:
     request=r"\d+",
     point=r"lr[0-9.e+-]+_step\d+(_mask[0-9.e+-]+)?(_mix[a-z]+)?",
     run=r"\d+",
+
+
+def check_device():
+    """device: cuda needs a GPU where the jobs run: checked before the first job when they run on
+    this machine (a cluster's submit host may have none, so remote jobs check in the job).
+    """
+    if config["device"] != "cuda" or not workflow.local_exec:
+        return
+    import torch  # only here: parsing the Snakefile imports no torch
+
+    if not torch.cuda.is_available():
+        raise WorkflowError(
+            "config key device: cuda was asked for but no CUDA device is visible on this machine; "
+            "use auto (CUDA when visible, else the CPU) or cpu."
+        )
 
 
 def canon(section):
@@ -78,6 +93,19 @@ def identity(w, split_seed, run, base=None, **extra):
     }
 
 
+def code(job, script, *more):
+    """The version of a job's code (amunflow.codehash): a param of every rule, so a change to what the
+    code does reruns exactly its jobs (comments, docstrings and layout do not count)."""
+    path = os.path.join(workflow.basedir, "workflow", "scripts", script)
+    return code_version(f"jobs.{job}", *more, script=path)
+
+
+def method_code(instance, setting):
+    """The unlearning job's code with the method's own module (imported lazily by the registry)."""
+    impl = spec_of(instance, setting).impl
+    return code("unlearn", "unlearn.py", impl if "." in impl else f"methods.{impl}")
+
+
 def attack_params():
     """What decides the attack's result (not where it runs or how the work is split): the speed
     keys (SPEED_KEYS) reach the script from the config, so changing them reruns nothing.
@@ -92,6 +120,28 @@ def train_params(section):
 
 
 MIS_PARAMS = {"seed": config["evaluation"]["mis_seed"]}
+
+
+# What a job expects of its inputs, checked against what they record (amunflow.jobs.inputs): a
+# split file drawn for the wildcards' forget set, seed and role; a checkpoint of the expected kind
+# and lineage. A swapped or stale file is refused with a sentence naming both.
+def expect_split(forget, split_seed):
+    s = int(split_seed)
+    return {"forget_set": forget, "seed": s, "role": EXP.split_role(forget, s)}
+
+
+def expect_original(model_seed):
+    return {"kind": "original", "model_seed": int(model_seed)}
+
+
+def expect_unlearned(instance, setting, model_seed, **more):
+    return {
+        "kind": "unlearned",
+        "instance": instance,
+        "setting": setting,
+        "model_seed": int(model_seed),
+        **more,
+    }
 
 
 # Resources of the jobs that train, attack, unlearn or evaluate (they also ask for gpu=1); a retry

@@ -1,10 +1,6 @@
 # The dataset bundle and the forget/retain splits.
 
 
-def data_targets():
-    return [split_path(f, s) for f, s in EXP.all_splits()]
-
-
 rule prepare_dataset:
     output:
         data=DATA,
@@ -15,6 +11,9 @@ rule prepare_dataset:
         "../envs/amunflow.yaml"
     params:
         dataset=canon(config["dataset"]),
+        # the source's content hash: a changed zip or folder reruns this (and is a new cache key)
+        source=source_fingerprint(config["dataset"]),
+        code=code("data", "prepare_data.py"),
     script:
         "../workflow/scripts/prepare_data.py"
 
@@ -30,7 +29,9 @@ rule make_split:
         "../envs/amunflow.yaml"
     params:
         spec=lambda w: canon(EXP.spec(w.forget)),
+        forget=lambda w: w.forget,
         seed=lambda w: int(w.split_seed),
         role=lambda w: EXP.split_role(w.forget, int(w.split_seed)),
+        code=code("data", "make_split.py"),
     script:
         "../workflow/scripts/make_split.py"

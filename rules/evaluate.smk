@@ -1,43 +1,6 @@
 # RMIA reference models, per-run metrics, and their aggregation into the paper's tables.
 
 
-def checkpoint_of(w):
-    """The checkpoint a metrics job evaluates: the original, the retrain, or an unlearned model."""
-    if w.instance == "original":
-        return original_path(w.model_seed)
-    if w.instance == "retrain":
-        return retrain_path(w.forget, w.split_seed, w.model_seed)
-    return unlearn_path(
-        w.instance, w.setting, w.forget, w.split_seed, w.model_seed, w.run
-    )
-
-
-def evaluate_inputs(w):
-    inputs = {
-        "model": checkpoint_of(w),
-        "data": DATA,
-        "split": split_path(w.forget, w.split_seed),
-        "refs": reference_logits(),
-    }
-    if w.instance != "retrain":
-        inputs["retrain"] = retrain_path(w.forget, w.split_seed, w.model_seed)
-    return inputs
-
-
-def reference_train_config():
-    """The reference models' recipe: the train section with rmia.train's overrides."""
-    return {**config["train"], **config["rmia"]["train"]}
-
-
-def all_metric_paths():
-    paths = [metrics_path(*u) for u in EXP.unlearn_units()]
-    for f, s, m in EXP.eval_units():
-        paths += [
-            reference_metrics_path(kind, f, s, m) for kind in ("retrain", "original")
-        ]
-    return paths
-
-
 rule rmia_keep:
     input:
         data=DATA,
@@ -50,6 +13,7 @@ rule rmia_keep:
     params:
         k=config["rmia"]["num_references"],
         seed=config["rmia"]["keep_seed"],
+        code=code("rmia", "rmia_keep.py"),
     script:
         "../workflow/scripts/rmia_keep.py"
 
@@ -78,6 +42,7 @@ rule train_reference:
         k=lambda w: int(w.k),
         seed=lambda w: 10000 + int(w.k),
         device=config["device"],
+        code=code("rmia", "train_reference.py"),
     script:
         "../workflow/scripts/train_reference.py"
 
@@ -102,6 +67,10 @@ rule evaluate:
         rmia=canon(config["rmia"]),
         mis=MIS_PARAMS,
         device=config["device"],
+        expect_split=lambda w: expect_split(w.forget, w.split_seed),
+        expect_model=expect_evaluated,
+        model_on_split=lambda w: w.instance != "original",
+        code=code("evaluate", "evaluate.py"),
     script:
         "../workflow/scripts/evaluate.py"
 
@@ -137,5 +106,6 @@ rule aggregate:
     params:
         mia_column=config["evaluation"]["mia_column"],
         settings=config["unlearn"]["settings"],
+        code=code("report", "aggregate.py"),
     script:
         "../workflow/scripts/aggregate.py"

@@ -3,68 +3,6 @@
 # The {instance} wildcard holds a sequential name: a method instance, or <instance>_adaptive.
 
 
-def seq_instance(w):
-    """(method instance, adaptive D_A) of a sequential name."""
-    return EXP.sequential_names()[w.instance]
-
-
-def seq_previous_model(w):
-    """Request k starts from request k-1's model; request 0 from the original."""
-    k = int(w.request)
-    if k == 0:
-        return original_path(w.model_seed)
-    return seq_path(
-        "models",
-        ".pt",
-        w.instance,
-        w.setting,
-        w.forget,
-        w.split_seed,
-        w.model_seed,
-        k - 1,
-    )
-
-
-def seq_unlearn_inputs(w):
-    inst, adaptive = seq_instance(w)
-    spec = spec_of(inst, w.setting)
-    own = lambda kind, ext: seq_path(
-        kind,
-        ext,
-        w.instance,
-        w.setting,
-        w.forget,
-        w.split_seed,
-        w.model_seed,
-        w.request,
-    )
-    inputs = {
-        "model": seq_previous_model(w),
-        "data": DATA,
-        "split": seq_split_path("req", w.forget, w.split_seed, w.request),
-    }
-    if spec.needs_adv and adaptive:  # AMUN-A: D_A of the current model for this request
-        inputs["adv"] = own("adversarial", ".h5")
-        inputs["adv_source"] = inputs["model"]
-    elif spec.needs_adv:  # AMUN: the original model's D_A, built once
-        inputs["adv"] = adversarial_path(w.model_seed, w.forget, w.split_seed)
-        inputs["adv_source"] = original_path(w.model_seed)
-    if spec.needs_mask:
-        inputs["mask"] = own("masks", ".pt")
-    # the one-shot runs' values (no re-tuning)
-    return {**inputs, **selection_input(inst, w.forget)}
-
-
-def sequential_targets():
-    units = EXP.sequential_units()
-    if not units:
-        return []
-    return [seq_path("metrics", ".csv", *u) for u in units] + [
-        f"{SEQ}/summary.csv",
-        f"{SEQ}/fr_minus_ft.png",
-    ]
-
-
 rule sequential_split:
     input:
         split=split_path(),
@@ -78,6 +16,8 @@ rule sequential_split:
     params:
         requests=config["sequential"]["requests"],
         k=lambda w: int(w.request),
+        expect_split=lambda w: expect_split(w.forget, w.split_seed),
+        code=code("sequential", "sequential_split.py"),
     script:
         "../workflow/scripts/sequential_split.py"
 
@@ -101,6 +41,9 @@ rule sequential_adversarial:
     params:
         attack=attack_params(),
         device=config["device"],
+        expect_split=lambda w: seq_expect_split(w, "req"),
+        expect_model=seq_expect_previous,
+        code=code("adversarial", "build_adversarial.py"),
     script:
         "../workflow/scripts/build_adversarial.py"
 
@@ -123,6 +66,9 @@ rule sequential_mask:
         runtime=job_runtime,
     params:
         device=config["device"],
+        expect_split=lambda w: seq_expect_split(w, "req"),
+        expect_model=seq_expect_previous,
+        code=code("mask", "saliency_mask.py"),
     script:
         "../workflow/scripts/saliency_mask.py"
 
@@ -148,6 +94,10 @@ rule sequential_unlearn:
         hyper=lambda w: hyper_for(seq_instance(w)[0], w.setting, w.forget),
         seed=lambda w: run_seed(w.model_seed, w.split_seed, w.request),
         device=config["device"],
+        expect_split=lambda w: seq_expect_split(w, "req"),
+        expect_model=seq_expect_previous,
+        chain=lambda w: w.instance,
+        code=lambda w: method_code(seq_instance(w)[0], w.setting),
     script:
         "../workflow/scripts/unlearn.py"
 
@@ -181,6 +131,16 @@ rule sequential_evaluate:
         rmia=canon(config["rmia"]),
         mis=MIS_PARAMS,
         device=config["device"],
+        expect_split=lambda w: seq_expect_split(w, "cum"),
+        expect_model=lambda w: expect_unlearned(
+            seq_instance(w)[0],
+            w.setting,
+            w.model_seed,
+            request=int(w.request),
+            chain=w.instance,
+        ),
+        model_on_split=False,
+        code=code("evaluate", "evaluate.py"),
     script:
         "../workflow/scripts/evaluate.py"
 
@@ -203,5 +163,7 @@ rule sequential_summary:
         f"{SEQ}/logs/summary.log",
     conda:
         "../envs/amunflow.yaml"
+    params:
+        code=code("sequential", "sequential_summary.py"),
     script:
         "../workflow/scripts/sequential_summary.py"

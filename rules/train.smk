@@ -2,12 +2,6 @@
 # (one per forget set x split seed x model seed, trained on D_R from a fresh init).
 
 
-def train_targets():
-    return [original_path(m) for m in config["model_seeds"]] + [
-        retrain_path(f, s, m) for f, s, m in EXP.eval_units()
-    ]
-
-
 rule train_original:
     input:
         data=DATA,
@@ -34,6 +28,7 @@ rule train_original:
         seed=lambda w: int(w.model_seed),
         device=config["device"],
         kind="original",
+        code=code("train", "train.py"),
     script:
         "../workflow/scripts/train.py"
 
@@ -65,5 +60,7 @@ rule train_retrain:
         seed=lambda w: int(w.model_seed),
         device=config["device"],
         kind="retrain",
+        expect_split=lambda w: expect_split(w.forget, w.split_seed),
+        code=code("train", "train.py"),
     script:
         "../workflow/scripts/train.py"

@@ -1,40 +1,6 @@
 # Hyperparameter selection on the tuning forget set: grid runs, their metrics, and the selection.
 
 
-def tune_unlearn_inputs(w):
-    return method_inputs(w, config["tuning_seed"])
-
-
-def tune_evaluate_inputs(w):
-    t = config["tuning_seed"]
-    return {
-        "model": tuning_run_path(
-            w.instance, w.setting, w.forget, w.point, w.model_seed
-        ),
-        "data": DATA,
-        "split": split_path(w.forget, t),
-        "retrain": retrain_path(w.forget, t, w.model_seed),
-        "refs": reference_logits(),
-    }
-
-
-def tuning_metric_inputs():
-    units = EXP.tuning_units()
-    pairs = sorted({(f, m) for _, _, f, _, m in units})
-    retrains = [
-        reference_metrics_path("retrain", f, config["tuning_seed"], m) for f, m in pairs
-    ]
-    return [tuning_metrics_path(*u) for u in units] + retrains
-
-
-def tuning_targets():
-    if not EXP.tuning_units():
-        return []
-    return [
-        f"{RES}/tuning/{name}" for name in ("grid.csv", "selected.csv", "selected.html")
-    ]
-
-
 rule tune_unlearn:
     input:
         unpack(tune_unlearn_inputs),
@@ -60,6 +26,9 @@ rule tune_unlearn:
         ),
         seed=lambda w: run_seed(w.model_seed, config["tuning_seed"], 0),
         device=config["device"],
+        expect_split=lambda w: expect_split(w.forget, config["tuning_seed"]),
+        expect_model=lambda w: expect_original(w.model_seed),
+        code=lambda w: method_code(w.instance, w.setting),
     script:
         "../workflow/scripts/unlearn.py"
 
@@ -84,6 +53,10 @@ rule tune_evaluate:
         rmia=canon(config["rmia"]),
         mis=MIS_PARAMS,
         device=config["device"],
+        expect_split=lambda w: expect_split(w.forget, config["tuning_seed"]),
+        expect_model=lambda w: expect_unlearned(w.instance, w.setting, w.model_seed),
+        model_on_split=True,
+        code=code("evaluate", "evaluate.py"),
     script:
         "../workflow/scripts/evaluate.py"
 
@@ -109,5 +82,6 @@ checkpoint select_hyperparameters:
         "../envs/amunflow.yaml"
     params:
         mia_column=config["tuning"]["mia_column"] or config["evaluation"]["mia_column"],
+        code=code("tuning", "select_hyperparameters.py"),
     script:
         "../workflow/scripts/select_hyperparameters.py"

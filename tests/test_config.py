@@ -50,6 +50,46 @@ def test_shipped_configs_are_valid():
             r"dataset\.root: '/no/such/dir' does not exist",
         ),
         (lambda c: c["dataset"].update(name="cifar10", root="/no/such/dir"), r"dataset\.root: no cifar10 under"),
+        # hyperparameters, shared and per method, each named where it is wrong
+        (lambda c: c["unlearn"]["common"].update(lrr=0.1), r"config key unlearn\.common: .*'lrr' was unexpected"),
+        (
+            lambda c: c["unlearn"]["common"].update(precision="fp16"),
+            r"unlearn\.common\.precision: 'fp16' is not one of",
+        ),
+        (lambda c: c["unlearn"].update(methods={"amun": {"epochs": 0}}), r"unlearn\.methods\.amun\.epochs: 0 is less"),
+        (
+            lambda c: c["unlearn"].update(methods={"amun": {"mixture": "bogus"}}),
+            r"unlearn\.methods\.amun\.mixture: 'bogus'",
+        ),
+        (lambda c: c["rmia"].update(train={"epochz": 3}), r"config key rmia\.train: .*'epochz' was unexpected"),
+        (lambda c: c["rmia"].update(train={"lr": -1}), r"config key rmia\.train\.lr: -1 is less than or equal"),
+        # seeds and runs once each; one forget set, one spelling
+        (lambda c: c.update(split_seeds=[1, 1]), r"config key split_seeds: \[1, 1\] has non-unique elements"),
+        (lambda c: c.update(model_seeds=[3, 3]), r"config key model_seeds: \[3, 3\] has non-unique elements"),
+        (lambda c: c["unlearn"].update(runs=[1, 1]), r"config key unlearn\.runs: \[1, 1\] has non-unique"),
+        (lambda c: c["forget_sets"][0].update(size=1.0), r"forget_sets\[0\]\.size: 1\.0 is ambiguous .* integer \(1\)"),
+        (
+            lambda c: c["forget_sets"].append({"kind": "random", "size": 26}),  # 0.1 of 256 images is 26
+            r"config key forget_sets: entries 0 and 2 are the same forget set",
+        ),
+        (
+            lambda c: c["forget_sets"].append({"kind": "classes", "classes": [1]}),  # [class1] by its index
+            r"config key forget_sets: entries 1 and 2 are the same forget set",
+        ),
+        (
+            lambda c: c["forget_sets"].append({"kind": "classes", "classes": ["my class"]}),
+            r"forget_sets\[2\]\.classes: 'my class' cannot be part of a file name",
+        ),
+        # what used to fail only inside a job
+        (lambda c: c["dataset"].update(subset=300), r"dataset\.subset: 300 is more than the 256 training images"),
+        (
+            lambda c: c["forget_sets"][1].update(classes=[0, 1, 2, 3]),
+            r"forget_sets\[1\]\.classes: \[0, 1, 2, 3\] are all the classes",
+        ),
+        (
+            lambda c: c.update(sequential={"enabled": True, "requests": 27, "methods": [], "adaptive": []}),
+            r"sequential\.requests: 27 requests cannot split forget_sets\[0\] \(26 samples\)",
+        ),
     ],
 )
 def test_bad_configs_rejected_with_one_clear_sentence(edit, match):

@@ -1,3 +1,9 @@
+import os
+import pickle
+import re
+import zipfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -10,6 +16,7 @@ from amunflow.data import (
     load_bundle,
     load_source,
     prepare,
+    source_fingerprint,
     synthetic,
     take_subset,
 )
@@ -60,7 +67,7 @@ def test_missing_roots_give_clear_errors(tmp_path):
         describe_source({"name": "cifar10", "root": str(tmp_path), "download": False})
     with pytest.raises(UserError, match="no readable cifar10"):
         load_source({"name": "cifar10", "root": str(tmp_path), "download": False})
-    with pytest.raises(UserError, match="unknown dataset"):
+    with pytest.raises(UserError, match=r"dataset\.name: 'mnist' is not one of"):
         load_source({"name": "mnist", "root": "x"})
     (tmp_path / "flat").mkdir()
     with pytest.raises(UserError, match="train/ and test/"):
@@ -121,3 +128,97 @@ def test_random_order_sources_keep_their_order():
     np.testing.assert_array_equal(s.train_y, d.train_y)
     assert s.attrs["train_order"] == "source"
     assert class_blocked(np.sort(d.train_y)) and not class_blocked(np.array([0, 1] * 50))
+
+
+def _tree(tmp_path, files: dict) -> Path:
+    """An ImageFolder tree from {relative path: bytes}."""
+    for rel, data in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    return tmp_path
+
+
+def _jpeg(color) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), color).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def test_unreadable_images_and_archives_are_named(tmp_path):
+    good = {f"{s}/{c}/{i}.jpg": _jpeg((40 * i, 9, 9)) for s in ("train", "test") for c in ("a", "b") for i in range(3)}
+    truncated = dict(good, **{"train/b/2.jpg": good["train/b/2.jpg"][:60]})
+    root = _tree(tmp_path / "folder", truncated)
+    with pytest.raises(UserError, match=r"image .*train/b/2\.jpg cannot be read"):
+        load_source({"name": "imagefolder", "root": str(root)})
+    # the same inside a zip: the message names the zip and the member, not a temporary folder
+    z = tmp_path / "trunc.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for rel, data in truncated.items():
+            zf.writestr(rel, data)
+    with pytest.raises(UserError, match=rf"image {re.escape(str(z))}: train/b/2\.jpg cannot be read"):
+        load_source({"name": "imagefolder", "root": str(z)})
+    # a damaged member (bad CRC) names the zip
+    bad = tmp_path / "crc.zip"
+    with zipfile.ZipFile(bad, "w", compression=zipfile.ZIP_STORED) as zf:
+        for rel, data in good.items():
+            zf.writestr(rel, data)
+    raw = bytearray(bad.read_bytes())
+    at = raw.find(good["train/a/1.jpg"][100:120])
+    raw[at] ^= 0xFF
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(UserError, match=rf"the zip archive {re.escape(str(bad))} is damaged"):
+        load_source({"name": "imagefolder", "root": str(bad)})
+    # a zip with train/ only: named before any job, and by the loader
+    only = tmp_path / "only.zip"
+    with zipfile.ZipFile(only, "w") as zf:
+        for rel, data in good.items():
+            if rel.startswith("train/"):
+                zf.writestr(rel, data)
+    with pytest.raises(UserError, match=rf"{re.escape(str(only))} holds no train/<class>/ and test/<class>/"):
+        describe_source({"name": "imagefolder", "root": str(only)})
+    with pytest.raises(UserError, match=rf"dataset\.root: {re.escape(str(only))} has no train/ and test/"):
+        load_source({"name": "imagefolder", "root": str(only)})
+
+
+def test_the_pre_check_counts_images_only(tmp_path):
+    files = {f"{s}/{c}/{i}.jpg": _jpeg((9, 9, 9)) for s in ("train", "test") for c in ("a", "b") for i in range(2)}
+    files.update({"train/a/notes.txt": b"x", "train/b/.DS_Store": b"x", "train/a/Thumbs.db": b"x"})
+    root = _tree(tmp_path / "t", files)
+    assert describe_source({"name": "imagefolder", "root": str(root)}) == (4, ["a", "b"])
+    assert len(load_source({"name": "imagefolder", "root": str(root)}).train_y) == 4
+
+
+def test_cifar_metadata_is_read_without_running_code(tmp_path):
+    """batches.meta comes from a user-given folder: validating the config must not execute it."""
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": Evil()}))
+    with pytest.raises(UserError, match=r"batches\.meta is not a plain CIFAR metadata file"):
+        describe_source({"name": "cifar10", "root": str(tmp_path)})
+    assert not marker.exists()
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": ["x", "y"]}))
+    assert describe_source({"name": "cifar10", "root": str(tmp_path)})[1] == ["x", "y"]
+
+
+def test_source_fingerprint_follows_the_content(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    files = {f"{s}/{c}/{i}.jpg": _jpeg((9, 9, i)) for s in ("train", "test") for c in ("a", "b") for i in range(2)}
+    root = _tree(tmp_path / "t", files)
+    cfg = {"name": "imagefolder", "root": str(root)}
+    first = source_fingerprint(cfg)
+    assert source_fingerprint(cfg) == first and (tmp_path / "cache" / "amunflow" / "source-hashes.json").exists()
+    (root / "train" / "a" / "0.jpg").write_bytes(_jpeg((200, 9, 9)))
+    assert source_fingerprint(cfg) != first
+    assert source_fingerprint({"name": "synthetic"}) == source_fingerprint({"name": "synthetic"})
+    assert source_fingerprint({"name": "synthetic", "synthetic": {"seed": 1}}) != source_fingerprint(
+        {"name": "synthetic"}
+    )
+    assert source_fingerprint({"name": "cifar10", "root": str(tmp_path), "download": True}) == "download:cifar10"

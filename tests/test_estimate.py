@@ -1,3 +1,9 @@
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
 import yaml
 
 from amunflow.config import validate_config
@@ -45,3 +51,25 @@ def test_cli_prints_gpu_hours(capsys):
     main(["--configfile", str(ROOT / "config" / "paper.yaml"), "--images-per-s", "25000"])
     out = capsys.readouterr().out
     assert "| RMIA reference models | 128 | 618,240,000 | 0 | 6.87 |" in out
+
+
+def test_the_estimate_runs_from_a_wheel_install(tmp_path):
+    """The schema ships as package data: a non-editable install finds it (no source tree needed)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "src", src / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    pip = [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation", "-q", "-w"]
+    subprocess.run(pip + [str(tmp_path / "wheel")], check=True, capture_output=True)
+    (wheel,) = (tmp_path / "wheel").glob("amunflow-*.whl")
+    zipfile.ZipFile(wheel).extractall(tmp_path / "site")
+    code = (
+        "import sys, amunflow; assert amunflow.__file__.startswith(sys.argv[1]), amunflow.__file__; "
+        "from amunflow.estimate import main; main(['--configfile', sys.argv[2], '--images-per-s', '25000'])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    args = [str(tmp_path / "site"), str(ROOT / "config" / "paper.yaml")]
+    proc = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| RMIA reference models | 128 | 618,240,000 | 0 | 6.87 |" in proc.stdout

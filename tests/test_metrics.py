@@ -9,7 +9,6 @@ from sklearn.svm import SVC
 
 from amunflow.metrics import (
     avg_gap,
-    keep_matrix,
     mis,
     param_distance,
     rmia_aucs,
@@ -17,6 +16,7 @@ from amunflow.metrics import (
     taylor_soft_margin,
     true_class_confidence,
 )
+from amunflow.splits import keep_matrix
 from amunflow.tables import add_gaps, aggregate, render_table, table_cells
 
 
@@ -172,6 +172,7 @@ def runs_frame():
         base_method="x",
         forget="random0.1",
         split_seed=1,
+        split_hash="h",
         run=1,
         mis=0.0,
         fr_auc=0.0,

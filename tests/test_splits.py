@@ -43,7 +43,9 @@ def test_forget_count_fraction_and_count():
     assert forget_count(0.1, 50000) == 5000
     assert forget_count(0.5, 50000) == 25000
     assert forget_count(5000, 50000) == 5000
-    assert forget_count(5000.0, 50000) == 5000
+    for bad in (0, 0.0, 50000, 60000, 1.5, -0.1, True, "10%", 1.0, 5000.0):  # 1.0: one sample, or all?
+        with pytest.raises(UserError, match="forget_sets"):
+            forget_count(bad, 50000)
     for bad in (0, 0.0, 50000, 60000, 1.5, -0.1, True, "10%"):
         with pytest.raises(UserError, match="forget_sets"):
             forget_count(bad, 50000)

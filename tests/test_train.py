@@ -185,7 +185,7 @@ def test_unknown_train_key_rejected():
 def test_reference_logits_are_fp32_whatever_the_training_precision(tmp_path):
     """Target models are scored in fp32 (evaluate_job); the RMIA reference signal must be too, or the
     likelihood ratio measures bf16 rounding as well as membership."""
-    from amunflow.audits import population
+    from amunflow.data import population
     from amunflow.jobs.rmia import keep_job, reference_job
 
     data = synthetic(n_train=96, n_test=32, num_classes=4, image_size=16, seed=2)

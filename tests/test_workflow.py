@@ -2,18 +2,23 @@
 tests/configs/tiny.yaml (in file order: the last one changes the attack's scope in it)."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from amunflow.adversarial import load_for_forget_set
 from amunflow.checkpoint import load_model
+from amunflow.codehash import code_version
 from amunflow.data import CIFAR10_CLASSES, load_bundle
 from amunflow.methods import REGISTRY
 from amunflow.splits import load_split
@@ -191,6 +196,63 @@ def test_tiny_changes_rerun_only_what_depends_on_them(tiny):
     assert dry_run(tiny.work, tiny.base / "speed.yaml", cfg) == {}
 
 
+def test_tiny_artifacts_record_the_code_that_made_them(tiny):
+    script = ROOT / "workflow" / "scripts" / "train.py"
+    side = json.loads((tiny.res / "models" / "original" / "seed1.json").read_text())
+    assert side["code_version"] == code_version("jobs.train", script=str(script))
+    runs = pd.read_csv(str(tiny.res / "tables" / "runs.csv"))
+    bs = runs[runs["method"] == "bs"]["code_version"].iloc[0]
+    script = str(ROOT / "workflow" / "scripts" / "unlearn.py")
+    assert (
+        bs
+        == code_version("jobs.unlearn", "methods.bs", script=script)
+        != code_version("jobs.unlearn", "methods.ga", script=script)
+    )
+
+
+def edited_copy(tmp_path, edits: dict):
+    """A copy of the workflow and package with ``edits`` (file -> (old, new)) applied."""
+    copy = tmp_path / "copy"
+    copy.mkdir(parents=True)
+    for name in ("Snakefile", "rules", "workflow", "profiles", "envs"):
+        src = ROOT / name
+        shutil.copytree(src, copy / name, symlinks=True) if src.is_dir() else shutil.copy(src, copy / name)
+    shutil.copytree(ROOT / "src", copy / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    for rel, (old, new) in edits.items():
+        path = copy / rel
+        text = path.read_text()
+        assert old in text, (rel, old)
+        path.write_text(text.replace(old, new, 1))
+    return copy
+
+
+def plan_with(copy, tiny) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(copy / "src")}
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(copy / "Snakefile"), "-d", str(tiny.work), "--cores", "2", "-n",
+           "--configfile", str(tiny.config)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return job_counts(proc.stdout + proc.stderr)
+
+
+def test_tiny_code_changes_rerun_exactly_what_they_change(tiny, tmp_path):
+    """A comment, docstring or layout edit reruns nothing; a change to what code does reruns the jobs
+    whose code it is, and only them (never the training when an audit changes)."""
+    cosmetic = {
+        "src/amunflow/train.py": ('"""Training on a device-resident', '# a comment\n"""Training, on a device-resident'),
+        "workflow/scripts/unlearn.py": ("def main(smk, logfile):", "def main(smk, logfile):  # reformatted"),
+    }
+    assert plan_with(edited_copy(tmp_path / "a", cosmetic), tiny) == {}
+    audit = {"src/amunflow/metrics.py": ("100.0 * float(np.mean(v)) for", "100.0 * float(np.mean(v)) + 0.0 for")}
+    plan = plan_with(edited_copy(tmp_path / "b", audit), tiny)
+    n_metrics = 2 * (sum(len(s.settings) for s in REGISTRY.values()) + 2)
+    assert plan == {"evaluate": n_metrics, "aggregate": 1, "plots": 1, "all": 1}, plan
+    method = {"src/amunflow/methods/bs.py": ('r.hp.extra["discretize"]', 'bool(r.hp.extra["discretize"])')}
+    plan = plan_with(edited_copy(tmp_path / "c", method), tiny)
+    n_bs = 2 * len(REGISTRY["bs"].settings)
+    assert plan == {"unlearn": n_bs, "evaluate": n_bs, "aggregate": 1, "plots": 1, "all": 1}, plan
+
+
 def test_tiny_per_forget_set_attack_gives_the_same_rows(tiny):
     """Last: it changes the shared run. Only the attack jobs and their dependents run."""
     res, split = tiny.res, tiny.split
@@ -216,6 +278,29 @@ def test_tiny_per_forget_set_attack_gives_the_same_rows(tiny):
     np.testing.assert_allclose(f_imgs, imgs, atol=1e-5)
 
 
+def test_tiny_a_swapped_split_is_refused_before_it_is_used(tiny):
+    """Last of the shared run: another valid split file (same mtime) in place of the evaluation split
+    stops the next job that reads it, naming the file and both identities."""
+    split = tiny.res / "splits" / "random0.1" / "seed1.h5"
+    keep = split.with_suffix(".keep")
+    times = split.stat()
+    shutil.copy(split, keep)
+    try:
+        shutil.copy(tiny.res / "splits" / "random0.1" / "seed2.h5", split)  # the tuning split
+        os.utime(split, ns=(times.st_atime_ns, times.st_mtime_ns))
+        cfg = yaml.safe_load(tiny.config.read_text())
+        cfg["unlearn"]["methods"] = {"amun": {"lr": 0.02, "lr_step": 1}}
+        path = tiny.base / "swap.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        proc = snakemake(tiny.work, "--configfile", str(path), check=False)
+        assert proc.returncode != 0
+        out = proc.stdout + proc.stderr
+        assert "split file results/splits/random0.1/seed1.h5 is not the one this job needs" in out, out[-3000:]
+        assert "its seed is 2 where 1 is expected" in out and "its role is 'tuning' where 'eval' is expected" in out
+    finally:
+        os.replace(keep, split)
+
+
 def test_snakemake_rejects_bad_config_before_running(tmp_path, tiny_config):
     cfg = yaml.safe_load(tiny_config.read_text())
     cfg["forget_sets"][0]["size"] = 1000
@@ -225,6 +310,51 @@ def test_snakemake_rejects_bad_config_before_running(tmp_path, tiny_config):
     assert proc.returncode != 0
     assert "config key forget_sets[0].size: 1000 means 1000 forget samples out of 256" in proc.stderr
     assert not (tmp_path / "run" / "results").exists()
+    cfg = yaml.safe_load(tiny_config.read_text())
+    cfg["unlearn"]["methods"] = {"salun": {"mask_ratio": 2}}
+    bad.write_text(yaml.safe_dump(cfg))
+    proc = snakemake(tmp_path / "run", "--configfile", str(bad), check=False)
+    assert (
+        proc.returncode != 0 and "unlearn.methods.salun.mask_ratio: 2 is greater than the maximum of 1" in proc.stderr
+    )
+    assert not (tmp_path / "run" / "results").exists()
+    if not torch.cuda.is_available():  # device: cuda without a GPU: refused before the first job
+        proc = snakemake(tmp_path / "run", "--configfile", str(tiny_config), "--config", "device=cuda", check=False)
+        assert proc.returncode != 0 and "config key device: cuda was asked for but no CUDA device" in proc.stderr
+        assert not (tmp_path / "run" / "results").exists()
+
+
+def test_a_changed_source_rebuilds_the_bundle_and_is_not_served_from_the_cache(tmp_path, cifar_small_zip, monkeypatch):
+    monkeypatch.setenv("SNAKEMAKE_OUTPUT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "hashes"))
+    (tmp_path / "cache").mkdir()
+    source = tmp_path / "images.zip"
+    shutil.copy(cifar_small_zip, source)
+    cfg = {
+        "device": "cpu",
+        "dataset": {"name": "imagefolder", "root": str(source)},
+        "forget_sets": [{"kind": "random", "size": 20}],
+    }
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    target = "results/data/dataset.h5"
+    snakemake(tmp_path / "a", target, "--cache", "--configfile", str(path))
+    snakemake(tmp_path / "same", target, "--cache", "--configfile", str(path))
+    log = Path("results") / "logs" / "prepare_dataset.log"
+    same_log = tmp_path / "same" / log
+    assert not same_log.exists() or same_log.read_text() == ""  # the same source: served from the cache
+    with zipfile.ZipFile(cifar_small_zip) as zin, zipfile.ZipFile(source, "w") as zout:  # one image fewer
+        names = [n for n in zin.namelist() if n.endswith(".jpg")]
+        for n in names[:-1]:
+            zout.writestr(n, zin.read(n))
+    plan = snakemake(tmp_path / "a", target, "-n", "--configfile", str(path))
+    assert job_counts(plan.stdout + plan.stderr) == {"prepare_dataset": 1}  # planned again
+    snakemake(tmp_path / "b", target, "--cache", "--configfile", str(path))
+    assert "decode train" in (tmp_path / "b" / log).read_text()  # built from the changed zip
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+    a, b = load_bundle(tmp_path / "a" / target), load_bundle(tmp_path / "b" / target)
+    assert a.attrs["source_hash"] != b.attrs["source_hash"]
+    assert len(b.train_y) + len(b.test_y) == len(a.train_y) + len(a.test_y) - 1
 
 
 def test_workflow_on_real_cifar_images(tmp_path, cifar_small_zip):

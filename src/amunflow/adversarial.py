@@ -13,7 +13,7 @@ import torch
 
 from . import UserError
 from .attack import AdversarialSet, AttackConfig, calibrate_eps_init, pgd_l2_adaptive
-from .io import atomic_path, file_hash
+from .io import atomic_path, file_hash, provenance
 from .predict import predict_logits
 from .splits import Split
 
@@ -120,7 +120,7 @@ def save_adversarial(path, adv: AdversarialSet, attrs: dict) -> None:
                 compression_opts=1,
                 shuffle=True,
             )
-            for k, v in attrs.items():
+            for k, v in {**attrs, **provenance()}.items():
                 f.attrs[k] = v
 
 

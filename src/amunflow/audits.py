@@ -7,11 +7,20 @@ import math
 
 import numpy as np
 
-from .data import ImageData
 from .metrics import mis, param_distance, rmia_aucs, rmia_scores, taylor_soft_margin, true_class_confidence
 from .splits import Split
 
-ID_COLUMNS = ["method", "base_method", "setting", "forget", "split_seed", "model_seed", "run"]
+ID_COLUMNS = [
+    "method",
+    "base_method",
+    "setting",
+    "forget",
+    "split_seed",
+    "model_seed",
+    "run",
+    "split_hash",
+    "code_version",
+]
 METRIC_COLUMNS = [
     "unlearn_acc",
     "retain_acc",
@@ -33,11 +42,6 @@ METRIC_COLUMNS = [
     "wall_time_vs_retrain",
 ]
 REFERENCE_KINDS = ("original", "retrain", "reference")
-
-
-def population(data: ImageData) -> tuple[np.ndarray, np.ndarray]:
-    """RMIA's population P: the training images followed by the test images."""
-    return np.concatenate([data.train_x, data.test_x]), np.concatenate([data.train_y, data.test_y])
 
 
 def signal(logits: np.ndarray, labels: np.ndarray, rmia_cfg: dict) -> np.ndarray:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from . import UserError, __version__
-from .io import atomic_path, peak_rss_mb, sidecar_path, write_json
+from . import UserError
+from .io import atomic_path, peak_rss_mb, provenance, sidecar_path, write_json
 from .models import build_model
 
 
@@ -17,7 +17,7 @@ def save_tensors(path, tensors: dict, meta: dict) -> None:
 
     The sidecar is written first, so a finished ``.pt`` always has its sidecar.
     """
-    meta = dict(meta, amunflow_version=__version__, torch_version=torch.__version__, peak_rss_mb=peak_rss_mb())
+    meta = dict(meta, **provenance(), torch_version=torch.__version__, peak_rss_mb=peak_rss_mb())
     write_json(sidecar_path(path), meta)
     state = {k: v.detach().cpu().clone() for k, v in tensors.items()}
     with atomic_path(path) as tmp:

@@ -6,14 +6,15 @@ This module sits at the bottom of the package with ``schema``, ``hyper``, ``io``
 
 from __future__ import annotations
 
+import copy
 import re
 
 from . import UserError
 from .data import describe_source
 from .hyper import grid_points, method_of, point_id, resolve_hyper, settings_of, tuned_instances
 from .methods import REGISTRY, SETTINGS
-from .schema import fill, load_schema
-from .splits import forget_count, resolve_classes
+from .schema import fill, load_schema, subschema
+from .splits import check_size, forget_count, resolve_classes
 
 # Keys that change how fast a job runs, not what it computes (up to float rounding): they are left
 # out of the rules' params, so changing them reruns nothing; the scripts read them from the config.
@@ -59,21 +60,69 @@ def _check(config: dict, check_data: bool) -> None:
     if config["tuning"]["enabled"] and mia == "ft_auc" and not config["rmia"]["enabled"]:
         raise UserError("config key tuning.mia_column: ft_auc needs rmia.enabled: true; enable RMIA or use mis.")
     _check_sequential(config)
+    _check_rmia_train(config)
+    for i, spec in enumerate(config["forget_sets"]):
+        bad = [c for c in spec.get("classes", []) if isinstance(c, str) and not re.fullmatch(r"[A-Za-z0-9._+]+", c)]
+        if bad:
+            raise UserError(
+                f"config key forget_sets[{i}].classes: {bad[0]!r} cannot be part of a file name; give the class "
+                "by its index instead."
+            )
     ids = [forget_set_id(s) for s in config["forget_sets"]]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
         raise UserError(f"config key forget_sets: {sorted(dup)} is listed twice; remove the duplicate.")
-    if not check_data:
-        return
-    n, class_names = describe_source(config["dataset"])
     for i, spec in enumerate(config["forget_sets"]):
-        try:
-            if spec["kind"] == "random" and n is not None:
-                forget_count(spec["size"], n)
-            elif spec["kind"] == "classes" and class_names is not None:
-                resolve_classes(spec["classes"], class_names)
-        except UserError as e:
-            raise UserError(str(e).replace("forget_sets[]", f"forget_sets[{i}]")) from None
+        if spec["kind"] == "random":
+            _named(check_size, i, spec["size"])  # its form; the count needs the data (below)
+    if check_data:
+        _check_against_data(config)
+
+
+def _named(fn, i, *args):
+    """Call ``fn``; a UserError about forget_sets[] names entry ``i``."""
+    try:
+        return fn(*args)
+    except UserError as e:
+        raise UserError(str(e).replace("forget_sets[]", f"forget_sets[{i}]")) from None
+
+
+def _check_against_data(config: dict) -> None:
+    """What needs the dataset's size and classes (read without decoding an image)."""
+    n, class_names = describe_source(config["dataset"])
+    drawn = {}  # what each forget set resolves to, to find two spellings of one set
+    for i, spec in enumerate(config["forget_sets"]):
+        if spec["kind"] == "random" and n is not None:
+            drawn[i] = ("random", _named(forget_count, i, spec["size"], n))
+        elif spec["kind"] == "classes" and class_names is not None:
+            classes = _named(resolve_classes, i, spec["classes"], class_names)
+            if len(classes) == len(class_names):
+                raise UserError(
+                    f"config key forget_sets[{i}].classes: {spec['classes']} are all the classes; nothing would be "
+                    "retained, so leave at least one out."
+                )
+            drawn[i] = ("classes", tuple(classes))
+    seen = {}
+    for i, key in drawn.items():
+        if key in seen:
+            raise UserError(
+                f"config key forget_sets: entries {seen[key]} and {i} are the same forget set "
+                f"({config['forget_sets'][seen[key]]} and {config['forget_sets'][i]}); remove one."
+            )
+        seen[key] = i
+    q = config["sequential"]
+    if q["enabled"] and drawn.get(q["forget_set"], (None,))[0] == "random":
+        k = drawn[q["forget_set"]][1]
+        if q["requests"] > k:
+            raise UserError(
+                f"config key sequential.requests: {q['requests']} requests cannot split forget_sets[{q['forget_set']}] "
+                f"({k} samples); ask for at most {k}."
+            )
+
+
+def _check_rmia_train(config: dict) -> None:
+    """rmia.train overrides the train section, so it takes the train section's keys and values."""
+    fill(copy.deepcopy(config["rmia"]["train"]), subschema("train"), "rmia.train")
 
 
 def _check_sequential(config: dict) -> None:

@@ -7,7 +7,10 @@ normalization, as in the paper.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import pickle
 import tempfile
 import zipfile
@@ -19,12 +22,11 @@ import numpy as np
 from tqdm import tqdm
 
 from . import UserError
-from .io import array_hash, atomic_path
+from .io import array_hash, atomic_path, provenance, stable_hash, write_json
 from .schema import section
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("cifar10", "cifar100", "imagefolder", "synthetic")
 CIFAR10_CLASSES = [
     "airplane",
     "automobile",
@@ -61,6 +63,11 @@ class ImageData:
         return array_hash(self.train_x, self.train_y, self.test_x, self.test_y)
 
 
+def population(data: ImageData) -> tuple[np.ndarray, np.ndarray]:
+    """RMIA's population P: the training images followed by the test images."""
+    return np.concatenate([data.train_x, data.test_x]), np.concatenate([data.train_y, data.test_y])
+
+
 # --------------------------------------------------------------------------- sources
 
 
@@ -72,9 +79,7 @@ def load_source(cfg: dict, progress_file=None) -> ImageData:
         return _torchvision_cifar(name, cfg["root"], cfg["download"])
     if name == "imagefolder":
         return _imagefolder(cfg["root"], progress_file)
-    if name == "synthetic":
-        return synthetic(**cfg["synthetic"])
-    raise UserError(f"config key dataset.name: unknown dataset {name!r}; use one of {', '.join(DATASETS)}.")
+    return synthetic(**cfg["synthetic"])  # the schema admits no other name
 
 
 def _torchvision_cifar(name: str, root: str, download: bool) -> ImageData:
@@ -103,15 +108,16 @@ def _torchvision_cifar(name: str, root: str, download: bool) -> ImageData:
     )
 
 
-def _find_split_root(base: Path) -> Path:
-    """The folder under ``base`` that holds ``train/`` and ``test/`` (the zip may add one level)."""
+def _find_split_root(base: Path, label) -> Path:
+    """The folder under ``base`` that holds ``train/`` and ``test/`` (the zip may add one level);
+    errors name ``label`` (the configured folder or zip)."""
     if (base / "train").is_dir() and (base / "test").is_dir():
         return base
     subs = [p for p in base.iterdir() if p.is_dir() and (p / "train").is_dir() and (p / "test").is_dir()]
     if len(subs) == 1:
         return subs[0]
     raise UserError(
-        f"config key dataset.root: {base} has no train/ and test/ folders of class sub-folders; "
+        f"config key dataset.root: {label} has no train/ and test/ folders of class sub-folders; "
         "lay the images out as train/<class>/*.jpg and test/<class>/*.jpg."
     )
 
@@ -136,16 +142,23 @@ def _imagefolder(root: str, progress_file=None) -> ImageData:
     if path.is_file():
         with tempfile.TemporaryDirectory(prefix="amunflow-data-") as tmp:
             log.info("extracting %s", path)
-            with zipfile.ZipFile(path) as zf:
-                zf.extractall(tmp)
-            data = _read_imagefolder(_find_split_root(Path(tmp)), progress_file)
+            try:
+                with zipfile.ZipFile(path) as zf:
+                    zf.extractall(tmp)
+            except (zipfile.BadZipFile, OSError, EOFError) as e:  # e.g. "Bad CRC-32 for file ..."
+                raise UserError(
+                    f"config key dataset.root: the zip archive {path} is damaged ({e}); download or copy it again."
+                ) from e
+            data = _read_imagefolder(_find_split_root(Path(tmp), path), progress_file, tmp, path)
     else:
-        data = _read_imagefolder(_find_split_root(path), progress_file)
+        data = _read_imagefolder(_find_split_root(path, path), progress_file)
     data.attrs["source"] = str(root)
     return data
 
 
-def _read_imagefolder(base: Path, progress_file=None) -> ImageData:
+def _read_imagefolder(base: Path, progress_file=None, tmp=None, archive=None) -> ImageData:
+    """Decode train/ and test/ under ``base``; a file that is not a readable image is named (inside
+    ``archive`` when ``base`` was extracted from it into ``tmp``)."""
     from torchvision.datasets import ImageFolder
 
     tr, te = ImageFolder(str(base / "train")), ImageFolder(str(base / "test"))
@@ -158,12 +171,19 @@ def _read_imagefolder(base: Path, progress_file=None) -> ImageData:
     def stack(ds, split):
         imgs, shape = [], None
         for p, _ in tqdm(ds.samples, desc=f"decode {split}", file=progress_file, mininterval=5, ascii=True):
-            a = np.asarray(ds.loader(p))  # PIL -> RGB, (H, W, 3) uint8
+            try:
+                a = np.asarray(ds.loader(p))  # PIL -> RGB, (H, W, 3) uint8
+            except (OSError, ValueError, SyntaxError) as e:  # truncated or not an image (PIL's errors)
+                where = f"{archive}: {Path(p).relative_to(tmp)}" if archive else p
+                raise UserError(
+                    f"config key dataset.root: image {where} cannot be read ({e}); replace or remove that file."
+                ) from e
             if shape is None:
                 shape = a.shape
             elif a.shape != shape:
+                where = f"{archive}: {Path(p).relative_to(tmp)}" if archive else p
                 raise UserError(
-                    f"config key dataset.root: image {p} is {a.shape[:2]} but others are {shape[:2]}; "
+                    f"config key dataset.root: image {where} is {a.shape[:2]} but others are {shape[:2]}; "
                     "resize all images to one size first."
                 )
             imgs.append(a)
@@ -240,11 +260,19 @@ def take_subset(data: ImageData, subset: int | None, test_subset: int | None, se
     return out
 
 
-def prepare(cfg: dict, out_path, progress_file=None) -> ImageData:
-    """Load the configured source, apply the subset, write the bundle atomically."""
-    data = load_source(cfg, progress_file)
+def prepare(cfg: dict, out_path, progress_file=None, source_hash: str | None = None) -> ImageData:
+    """Load the configured source, apply the subset, write the bundle atomically. ``source_hash``, when
+    given, is what the source must still hash to (it was read when the workflow was planned)."""
     cfg = section("dataset", cfg)
+    now = source_fingerprint(cfg)
+    if source_hash is not None and now != source_hash:
+        raise UserError(
+            f"config key dataset.root: {cfg['root']} changed after the workflow was planned ({source_hash} -> {now}); "
+            "run the workflow again."
+        )
+    data = load_source(cfg, progress_file)
     data = take_subset(data, cfg["subset"], cfg["test_subset"], cfg["subset_seed"])
+    data.attrs["source_hash"] = now
     save_bundle(out_path, data)
     return data
 
@@ -260,6 +288,8 @@ def save_bundle(path, data: ImageData) -> None:
             f.attrs["classes"] = np.asarray(data.classes, dtype=h5py.string_dtype())
             f.attrs["name"] = data.name
             f.attrs["fingerprint"] = data.fingerprint()
+            for k, v in provenance().items():
+                f.attrs[k] = v
             for k, v in data.attrs.items():
                 if not isinstance(v, np.ndarray):
                     f.attrs[k] = v
@@ -285,6 +315,50 @@ def load_bundle(path) -> ImageData:
     return data
 
 
+# --------------------------------------------------------------------------- what the bundle is made from
+
+
+def source_fingerprint(cfg: dict) -> str:
+    """A content hash of what :func:`prepare` reads for the ``dataset`` section: the zip's bytes, or
+    every file of the folder (relative path and bytes), or the synthetic set's parameters. Hashes
+    are cached by path, size and modification time (``$XDG_CACHE_HOME/amunflow``), so only a new or
+    changed source is read again. A CIFAR root that torchvision will download is named as such."""
+    cfg = section("dataset", cfg)
+    name = cfg["name"]
+    if name == "synthetic":
+        return "synthetic:" + stable_hash(cfg["synthetic"])
+    if name in ("cifar10", "cifar100"):
+        folder = Path(cfg["root"]) / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
+        return f"files:{_tree_hash(folder)}" if folder.is_dir() else f"download:{name}"
+    path = _imagefolder_root(cfg["root"])
+    return f"zip:{_cached_hash(path, [path])}" if path.is_file() else f"files:{_tree_hash(path)}"
+
+
+def _tree_hash(folder: Path) -> str:
+    return _cached_hash(folder, sorted(p for p in folder.rglob("*") if p.is_file()))
+
+
+def _cached_hash(root: Path, files: list[Path]) -> str:
+    """sha256 over the files' relative paths and bytes, cached by their paths, sizes and mtimes."""
+    stats = [(str(f.relative_to(root)) if f != root else f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    key = stable_hash([str(root.resolve()), stats], length=32)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "amunflow" / "source-hashes.json"
+    known = json.loads(cache.read_text()) if cache.exists() else {}
+    if key not in known:
+        h = hashlib.sha256()
+        for f, (rel, _, _) in zip(files, stats, strict=True):
+            h.update(rel.encode() + b"\0")
+            with open(f, "rb") as fh:
+                for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                    h.update(chunk)
+        known[key] = h.hexdigest()[:16]
+        try:
+            write_json(cache, known)
+        except OSError:  # a read-only home: the hash is still right, only not remembered
+            pass
+    return known[key]
+
+
 # --------------------------------------------------------------------------- cheap facts for config checks
 
 
@@ -304,9 +378,7 @@ def describe_source(cfg: dict) -> tuple[int | None, list[str] | None]:
         folder = Path(cfg["root"]) / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
         meta = folder / ("batches.meta" if name == "cifar10" else "meta")
         if meta.exists():
-            with open(meta, "rb") as f:
-                m = pickle.load(f, encoding="latin1")
-            classes = m["label_names" if name == "cifar10" else "fine_label_names"]
+            classes = _read_plain_pickle(meta)["label_names" if name == "cifar10" else "fine_label_names"]
         elif name == "cifar10":
             classes = list(CIFAR10_CLASSES)
         if not cfg["download"] and not folder.exists():
@@ -317,26 +389,63 @@ def describe_source(cfg: dict) -> tuple[int | None, list[str] | None]:
     elif name == "imagefolder":
         n, classes = _count_imagefolder(Path(cfg["root"]))
     if n is not None and cfg["subset"]:
-        n = min(n, cfg["subset"])
+        if cfg["subset"] > n:
+            raise UserError(
+                f"config key dataset.subset: {cfg['subset']} is more than the {n} training images of the dataset; "
+                f"choose at most {n}, or null for all of them."
+            )
+        n = cfg["subset"]
     return n, classes
 
 
+class _PlainUnpickler(pickle.Unpickler):
+    """Reads pickles of plain data (dicts, lists, strings, numbers) and refuses everything else, so a
+    file from a user-given folder cannot run code while the config is checked."""
+
+    def find_class(self, module, name):
+        raise UserError(f"a pickle that names {module}.{name} is not plain data; it is not read here.")
+
+
+def _read_plain_pickle(path: Path):
+    try:
+        with open(path, "rb") as f:
+            return _PlainUnpickler(f, encoding="latin1").load()
+    except UserError as e:
+        raise UserError(f"config key dataset.root: {path} is not a plain CIFAR metadata file ({e})") from None
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same advice
+        raise UserError(f"config key dataset.root: {path} cannot be read ({e}); download the dataset again.") from e
+
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # as ImageFolder
+
+
+def _is_image(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
 def _count_imagefolder(path: Path) -> tuple[int, list[str]]:
+    """(training images, classes) of an ImageFolder tree or zip, counting image files only."""
     path = _imagefolder_root(path)
     if path.is_file():
-        with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if not n.endswith("/")]
-        parts = [n.split("/") for n in names]
-        # train/<class>/<file>, possibly under one top-level folder
-        offset = next((i for i in (0, 1) if any(len(p) > i + 2 and p[i] == "train" for p in parts)), None)
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if not n.endswith("/")]
+        except zipfile.BadZipFile as e:
+            raise UserError(f"config key dataset.root: the zip archive {path} is damaged ({e}); copy it again.") from e
+        parts = [n.split("/") for n in names if _is_image(n)]
+        # train/<class>/<file> and test/<class>/<file>, possibly under one top-level folder
+        offset = next(
+            (i for i in (0, 1) if all(any(len(p) > i + 2 and p[i] == s for p in parts) for s in ("train", "test"))),
+            None,
+        )
         if offset is None:
             raise UserError(
-                f"config key dataset.root: {path} holds no train/<class>/ folders; lay the zip out as "
-                "train/<class>/*.jpg and test/<class>/*.jpg."
+                f"config key dataset.root: {path} holds no train/<class>/ and test/<class>/ folders of images; "
+                "lay the zip out as train/<class>/*.jpg and test/<class>/*.jpg."
             )
         train = [p for p in parts if len(p) == offset + 3 and p[offset] == "train"]
         return len(train), sorted({p[offset + 1] for p in train})
-    base = _find_split_root(path)
+    base = _find_split_root(path, path)
     classes = sorted(d.name for d in (base / "train").iterdir() if d.is_dir())
-    n = sum(1 for c in classes for f in (base / "train" / c).iterdir() if f.is_file())
+    n = sum(1 for c in classes for f in (base / "train" / c).iterdir() if f.is_file() and _is_image(f.name))
     return n, classes

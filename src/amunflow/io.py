@@ -12,6 +12,12 @@ from pathlib import Path
 import numpy as np
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path in the same folder; rename it onto ``path`` on success.
@@ -26,6 +32,7 @@ def atomic_path(path: str | os.PathLike):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files 0600; results follow the umask, as open() does
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -62,6 +69,17 @@ def array_hash(*arrays: np.ndarray, length: int = 16) -> str:
         h.update(str(a.dtype).encode() + str(a.shape).encode())
         h.update(a.tobytes())
     return h.hexdigest()[:length]
+
+
+PROVENANCE: dict = {}  # set once per job (amunflow.smk.run): what made the artifacts it writes
+
+
+def provenance() -> dict:
+    """What every artifact records about the code that made it: the package version, and the job's
+    code version (:mod:`amunflow.codehash`) when it runs under Snakemake."""
+    from . import __version__
+
+    return {"amunflow_version": __version__, **PROVENANCE}
 
 
 def file_hash(path, length: int = 16) -> str:

@@ -11,17 +11,6 @@ from sklearn.svm import SVC
 # --------------------------------------------------------------------------- RMIA
 
 
-def keep_matrix(k: int, population: int, seed: int = 0) -> np.ndarray:
-    """(k, population) bool: point j is IN reference model i. The AMUN code's draw with numpy's legacy
-    RNG (``np.random.seed(0); u = np.random.uniform(0, 1, (k, P)); keep = argsort(u, 0) < k / 2``), so
-    every point is IN exactly k/2 models."""
-    if k < 2 or k % 2:
-        raise ValueError(f"the number of reference models must be even and >= 2, got {k}")
-    rs = np.random.RandomState(seed)
-    u = rs.uniform(0, 1, size=(k, population))
-    return np.argsort(u, axis=0) < k // 2
-
-
 def taylor_soft_margin(logits: np.ndarray, labels: np.ndarray, temp=2.0, margin=0.6, n=4) -> np.ndarray:
     """Pr(x | theta) of RMIA's taylor-soft-margin signal: with z = logits / temp and the n-term Taylor
     series T(u) = sum_{i<n} u^i / i!, T(z_y - m) / (sum_{c != y} T(z_c) + T(z_y - m))."""

@@ -13,7 +13,7 @@ from jsonschema.exceptions import best_match
 
 from . import UserError
 
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = Path(__file__).with_name("config.schema.yaml")  # package data (workflow/schemas/ links to it)
 
 
 def _with_defaults(cls):

@@ -27,6 +27,6 @@ def request_splits(base: Split, requests: int, k: int) -> tuple[Split, Split]:
     everything = np.arange(base.n, dtype=np.int64)
     retain = np.setdiff1d(everything, done)
     attrs = dict(base.attrs, role="sequential", request=k, requests=requests)
-    req = Split(chunk, retain, dict(attrs, n_forget=len(chunk)))
+    req = Split(chunk, retain, dict(attrs, n_forget=len(chunk), cumulative=False))
     cum = Split(done, retain, dict(attrs, n_forget=len(done), cumulative=True))
     return req, cum

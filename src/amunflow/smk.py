@@ -11,6 +11,7 @@ import traceback
 import torch
 
 from .config import SPEED_KEYS
+from .io import PROVENANCE
 
 
 def with_speed_keys(smk, section: str, params: dict, overrides: dict | None = None) -> dict:
@@ -30,11 +31,13 @@ def run(snakemake, main) -> None:
         stream=logfile, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     torch.set_num_threads(max(1, int(snakemake.threads)))
+    PROVENANCE["code_version"] = snakemake.params.get("code")
     log = logging.getLogger("amunflow.job")
     log.info(
-        "rule %s, wildcards %s, threads %s, host %s, CUDA_VISIBLE_DEVICES=%s, SLURM_JOB_ID=%s",
+        "rule %s, wildcards %s, code %s, threads %s, host %s, CUDA_VISIBLE_DEVICES=%s, SLURM_JOB_ID=%s",
         snakemake.rule,
         dict(snakemake.wildcards),
+        PROVENANCE["code_version"],
         snakemake.threads,
         os.uname().nodename,
         os.environ.get("CUDA_VISIBLE_DEVICES"),

@@ -15,21 +15,28 @@ import h5py
 import numpy as np
 
 from . import UserError
-from .io import array_hash, atomic_path
+from .io import array_hash, atomic_path, provenance
 
 
-def forget_count(size: float | int, n: int) -> int:
-    """Resolve a forget size given as a fraction in (0, 1) or a count in [1, n) to a count."""
+def check_size(size) -> None:
+    """A forget size is a fraction in (0, 1) or an integer count (1.0 would be ambiguous)."""
     if isinstance(size, bool) or not isinstance(size, (int, float)):
         raise UserError(
             f"config key forget_sets[].size: {size!r} is not a number; give a fraction in (0, 1) or a count."
         )
-    if isinstance(size, float) and not size.is_integer():
-        if not 0 < size < 1:
-            raise UserError(f"config key forget_sets[].size: fraction {size} is not in (0, 1); give e.g. 0.1 for 10%.")
-        k = int(round(size * n))
-    else:
-        k = int(size)
+    if isinstance(size, float) and size.is_integer():
+        raise UserError(
+            f"config key forget_sets[].size: {size} is ambiguous (one sample, or all of them?); write a count as "
+            f"an integer ({int(size)}) or a fraction below 1 (e.g. 0.1)."
+        )
+    if isinstance(size, float) and not 0 < size < 1:
+        raise UserError(f"config key forget_sets[].size: fraction {size} is not in (0, 1); give e.g. 0.1 for 10%.")
+
+
+def forget_count(size: float | int, n: int) -> int:
+    """Resolve a forget size given as a fraction in (0, 1) or a count in [1, n) to a count."""
+    check_size(size)
+    k = int(round(size * n)) if isinstance(size, float) else int(size)
     if not 1 <= k < n:
         raise UserError(
             f"config key forget_sets[].size: {size} means {k} forget samples out of {n} training images; "
@@ -115,6 +122,8 @@ def save_split(path, split: Split, dataset_fingerprint: str) -> None:
                     v = np.asarray(v, dtype=h5py.string_dtype())
                 f.attrs[k] = v
             f.attrs["dataset_fingerprint"] = dataset_fingerprint
+            for k, v in provenance().items():
+                f.attrs[k] = v
             f.attrs["split_hash"] = split.hash
 
 
@@ -142,3 +151,14 @@ def _plain(v):
     if isinstance(v, np.ndarray):
         return [i.decode() if isinstance(i, bytes) else i for i in v.tolist()]
     return v.item() if isinstance(v, np.generic) else v
+
+
+def keep_matrix(k: int, population: int, seed: int = 0) -> np.ndarray:
+    """(k, population) bool: point j is IN reference model i. The AMUN code's draw with numpy's legacy
+    RNG (``np.random.seed(0); u = np.random.uniform(0, 1, (k, P)); keep = argsort(u, 0) < k / 2``), so
+    every point is IN exactly k/2 models."""
+    if k < 2 or k % 2:
+        raise ValueError(f"the number of reference models must be even and >= 2, got {k}")
+    rs = np.random.RandomState(seed)
+    u = rs.uniform(0, 1, size=(k, population))
+    return np.argsort(u, axis=0) < k // 2

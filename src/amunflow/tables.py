@@ -7,14 +7,30 @@ import math
 
 import pandas as pd
 
+from . import UserError
 from .audits import METRIC_COLUMNS
 from .metrics import avg_gap
 
 TABLE_COLUMNS = [("unlearn_acc", "UA"), ("retain_acc", "RA"), ("test_acc", "TA")]
 
 
+def check_splits(runs: pd.DataFrame) -> None:
+    """Every row of one forget set and split seed must come from the same split file (hash)."""
+    hashes = runs.groupby(["forget", "split_seed"])["split_hash"].unique()
+    bad = hashes[hashes.map(len) > 1]
+    if len(bad):
+        (forget, seed), found = bad.index[0], bad.iloc[0]
+        rows = runs[(runs["forget"] == forget) & (runs["split_seed"] == seed)]
+        by = rows.groupby("split_hash")["method"].unique().map(list).to_dict()
+        raise UserError(
+            f"the metrics of forget set {forget}, split seed {seed} come from {len(found)} different splits "
+            f"({by}); some results are stale: delete them (or the split) and rerun the workflow."
+        )
+
+
 def add_gaps(runs: pd.DataFrame, mia_column: str) -> pd.DataFrame:
     """Average gap of every run to the mean of the retrained references of its forget set and split."""
+    check_splits(runs)
     runs = runs.copy()
     ref = runs[runs["method"] == "retrain"].groupby(["forget", "split_seed"])[list(METRIC_COLUMNS)].mean()
     gaps = []

@@ -17,6 +17,8 @@ def main(smk, logfile):
         device=smk.params.device,
         out_path=smk.output.adv,
         progress_file=logfile,
+        expect_split=smk.params.get("expect_split"),
+        expect_model=smk.params.expect_model,
     )
 
 

@@ -21,6 +21,9 @@ def main(smk, logfile):
         smk.params.device,
         smk.output.metrics,
         smk.output.arrays,
+        expect_split=smk.params.expect_split,
+        expect_model=smk.params.expect_model,
+        model_on_split=smk.params.model_on_split,
     )
 
 

@@ -9,7 +9,7 @@ from amunflow.smk import run
 
 
 def main(smk, logfile):
-    split_job(smk.input.data, smk.params.spec, smk.params.seed, smk.params.role, smk.output.split)
+    split_job(smk.input.data, smk.params.spec, smk.params.forget, smk.params.seed, smk.params.role, smk.output.split)
 
 
 run(snakemake, main)  # noqa: F821

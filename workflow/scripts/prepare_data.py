@@ -9,7 +9,7 @@ from amunflow.smk import run
 
 
 def main(smk, logfile):
-    prepare_job(smk.params.dataset, smk.output.data, progress_file=logfile)
+    prepare_job(smk.params.dataset, smk.params.source, smk.output.data, progress_file=logfile)
 
 
 run(snakemake, main)  # noqa: F821

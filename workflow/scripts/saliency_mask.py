@@ -9,7 +9,15 @@ from amunflow.smk import run
 
 
 def main(smk, logfile):
-    mask_job(smk.input.model, smk.input.data, smk.input.split, smk.params.device, smk.output.mask)
+    mask_job(
+        smk.input.model,
+        smk.input.data,
+        smk.input.split,
+        smk.params.device,
+        smk.output.mask,
+        expect_split=smk.params.expect_split,
+        expect_model=smk.params.expect_model,
+    )
 
 
 run(snakemake, main)  # noqa: F821

@@ -9,7 +9,14 @@ from amunflow.smk import run
 
 
 def main(smk, logfile):
-    split_job(smk.input.split, smk.params.requests, smk.params.k, smk.output.request, smk.output.cumulative)
+    split_job(
+        smk.input.split,
+        smk.params.requests,
+        smk.params.k,
+        smk.output.request,
+        smk.output.cumulative,
+        expect=smk.params.expect_split,
+    )
 
 
 run(snakemake, main)  # noqa: F821

@@ -20,6 +20,7 @@ def main(smk, logfile):
         out_history=smk.output.history,
         kind=smk.params.kind,
         progress_file=logfile,
+        expect_split=smk.params.get("expect_split"),
     )
 
 

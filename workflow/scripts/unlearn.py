@@ -24,6 +24,9 @@ def main(smk, logfile):
         out_model=smk.output.model,
         progress_file=logfile,
         adv_checkpoint=smk.input.get("adv_source"),
+        expect_split=smk.params.expect_split,
+        expect_model=smk.params.expect_model,
+        chain=smk.params.get("chain"),
     )
 
 

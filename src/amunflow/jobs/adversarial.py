@@ -19,13 +19,23 @@ from .inputs import open_bundle, open_model, open_split
 log = logging.getLogger(__name__)
 
 
-def build_job(model_path, data_path, split_path, attack_cfg: dict, device: str, out_path, progress_file=None) -> dict:
+def build_job(
+    model_path,
+    data_path,
+    split_path,
+    attack_cfg: dict,
+    device: str,
+    out_path,
+    progress_file=None,
+    expect_split: dict | None = None,
+    expect_model: dict | None = None,
+) -> dict:
     """Build D_A for all training images (split_path None) or for the split's forget set."""
     data = open_bundle(data_path)
     dev = pick_device(device)
-    model, _ = open_model(model_path, data, dev)
+    model, _ = open_model(model_path, data, dev, expect_model)
     if split_path:
-        split = open_split(split_path, data)
+        split = open_split(split_path, data, expect_split)
         index, scope = split.forget, f"forget:{split.hash}"
     else:
         index, scope = np.arange(len(data.train_y)), "all"

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..audits import ID_COLUMNS, METRIC_COLUMNS, audit, cost_columns, distance_to_retrain, population, signal
-from ..checkpoint import load_checkpoint
+from ..audits import ID_COLUMNS, METRIC_COLUMNS, audit, cost_columns, distance_to_retrain, signal
+from ..data import population
 from ..device import pick_device
 from ..io import atomic_path
 from ..predict import predict_logits
-from .inputs import open_bundle, open_model, open_split
+from .inputs import open_bundle, open_model, open_reference_logits, open_split
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +30,31 @@ def evaluate_job(
     device,
     out_csv,
     out_npz,
+    expect_split: dict | None = None,
+    expect_model: dict | None = None,
+    model_on_split: bool = True,
 ) -> dict:
+    """Audit one checkpoint on one split. The split and checkpoint must be those the rule expects
+    (``expect_*``); a checkpoint ``model_on_split`` (a retrain or an unlearned model of this forget
+    set, not an original or a sequential request's model) must have been made from this very split,
+    and so must the retrained reference."""
     data = open_bundle(data_path)
-    split = open_split(split_path, data)
+    split = open_split(split_path, data, expect_split)
     dev = pick_device(device)
-    model, meta = open_model(ckpt_path, data, dev)
+    same_split = {"split_hash": split.hash} if model_on_split else {}
+    model, meta = open_model(ckpt_path, data, dev, {**(expect_model or {}), **same_split})
     x, y = population(data)
     logits = predict_logits(model, torch.as_tensor(x), dev).numpy()
-    refs = np.stack([signal(np.load(p), y, rmia_cfg) for p in ref_logit_paths]) if ref_logit_paths else None
+    refs = open_reference_logits(ref_logit_paths, data, len(y), data.num_classes)
+    refs = np.stack([signal(r, y, rmia_cfg) for r in refs]) if refs else None
     row, arrays = audit(logits, y, split, len(data.train_y), refs, rmia_cfg, mis_cfg["seed"])
-    r_state, r_meta = load_checkpoint(retrain_path) if retrain_path else (None, None)
+    r_state, r_meta = None, None
+    if retrain_path:
+        expect_retrain = {"kind": "retrain", "model_seed": meta["model_seed"], "split_hash": split.hash}
+        r_model, r_meta = open_model(retrain_path, data, "cpu", expect_retrain)
+        r_state = r_model.state_dict()
     row.update(cost_columns(meta, r_meta), l2_to_retrain=distance_to_retrain(model.state_dict(), r_state))
-    row = {**ident, **row}
+    row = {**ident, "split_hash": split.hash, "code_version": meta.get("code_version"), **row}
     with atomic_path(out_csv) as tmp:
         extra = [k for k in ident if k not in ID_COLUMNS]  # e.g. a tuning grid point
         pd.DataFrame([row], columns=ID_COLUMNS + extra + METRIC_COLUMNS).to_csv(tmp, index=False)

@@ -1,25 +1,67 @@
 """The one way a job opens its inputs, so that none skips a check: the dataset bundle (its
-fingerprint), a split drawn on that bundle, and a checkpoint trained on it."""
+fingerprint), a split drawn on that bundle, and a checkpoint made on it; each compared with the
+identity the rule expects (the wildcards' split seed and role, the checkpoint's kind and lineage)."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
 
 from .. import UserError
 from ..checkpoint import load_model
 from ..data import ImageData, load_bundle
+from ..io import sidecar_path
 from ..splits import Split, load_split
+
+
+def check_identity(found: dict, expect: dict | None, what: str) -> None:
+    """Refuse an artifact whose recorded identity differs from what the job expects, naming both."""
+    bad = [(k, found.get(k), v) for k, v in (expect or {}).items() if found.get(k) != v]
+    if bad:
+        diff = "; ".join(f"its {k} is {f!r} where {e!r} is expected" for k, f, e in bad)
+        raise UserError(f"{what} is not the one this job needs ({diff}); delete it and rerun the workflow.")
 
 
 def open_bundle(path) -> ImageData:
     return load_bundle(path)
 
 
-def open_split(path, data: ImageData) -> Split:
-    return load_split(path, data.fingerprint())
+def open_split(path, data: ImageData, expect: dict | None = None) -> Split:
+    split = load_split(path, data.fingerprint())
+    check_identity(split.attrs, expect, f"split file {path}")
+    return split
 
 
-def open_model(path, data: ImageData, device):
-    """(model on ``device``, sidecar) of a checkpoint, refused unless it was made on ``data``."""
+def open_model(path, data: ImageData, device, expect: dict | None = None):
+    """(model on ``device``, sidecar) of a checkpoint, refused unless it was made on ``data`` and its
+    sidecar matches ``expect`` (e.g. kind, model_seed, split_hash)."""
     model, meta = load_model(path, device)
     if meta.get("dataset_fingerprint") != data.fingerprint():
         raise UserError(f"checkpoint {path} was made on another dataset bundle; delete it and rerun the workflow.")
+    check_identity(meta, expect, f"checkpoint {path}")
     return model, meta
+
+
+def open_reference_logits(paths, data: ImageData, n_points: int, num_classes: int) -> list[np.ndarray]:
+    """The RMIA reference models' logits on the population, each checked against its sidecar and shape."""
+    out = []
+    for p in paths:
+        side = sidecar_path(Path(str(p)).with_suffix("").with_suffix(".pt"))
+        try:
+            meta = json.loads(side.read_text())
+            logits = np.load(p)
+        except (OSError, ValueError) as e:
+            raise UserError(
+                f"reference logits {p} (or {side.name}) cannot be read ({e}); delete them and rerun."
+            ) from e
+        if meta.get("dataset_fingerprint") != data.fingerprint():
+            raise UserError(f"reference logits {p} were made on another dataset bundle; delete them and rerun.")
+        if logits.shape != (n_points, num_classes) or not np.isfinite(logits).all():
+            raise UserError(
+                f"reference logits {p} have shape {logits.shape} (or non-finite values), not ({n_points}, "
+                f"{num_classes}); delete them and rerun the workflow."
+            )
+        out.append(logits)
+    return out

@@ -12,11 +12,11 @@ from .inputs import open_bundle, open_model, open_split
 log = logging.getLogger(__name__)
 
 
-def mask_job(model_path, data_path, split_path, device, out_path) -> None:
+def mask_job(model_path, data_path, split_path, device, out_path, expect_split=None, expect_model=None) -> None:
     data = open_bundle(data_path)
-    split = open_split(split_path, data)
+    split = open_split(split_path, data, expect_split)
     dev = pick_device(device)
-    model, meta = open_model(model_path, data, dev)
+    model, meta = open_model(model_path, data, dev, expect_model)
     scores = saliency_scores(model, data.train_x[split.forget], data.train_y[split.forget], dev)
     total = sum(s.numel() for s in scores.values())
     log.info("saliency over %d forget samples, %d parameter entries", len(split.forget), total)

@@ -9,13 +9,13 @@ import numpy as np
 import torch
 
 from .. import UserError
-from ..audits import population
 from ..checkpoint import save_checkpoint
+from ..data import population
 from ..device import pick_device
 from ..io import atomic_path, stable_hash
-from ..metrics import keep_matrix
 from ..models import build_model, to_device
 from ..predict import predict_logits
+from ..splits import keep_matrix
 from ..train import TrainConfig, train
 from .inputs import open_bundle
 

@@ -8,10 +8,12 @@ from ..io import atomic_path
 from ..plots import fr_minus_ft
 from ..sequential import request_splits
 from ..splits import load_split, save_split
+from .inputs import check_identity
 
 
-def split_job(base_path, requests: int, k: int, out_request, out_cumulative) -> None:
+def split_job(base_path, requests: int, k: int, out_request, out_cumulative, expect: dict | None = None) -> None:
     base = load_split(base_path)
+    check_identity(base.attrs, expect, f"split file {base_path}")
     req, cum = request_splits(base, requests, k)
     save_split(out_request, req, base.attrs["dataset_fingerprint"])
     save_split(out_cumulative, cum, base.attrs["dataset_fingerprint"])

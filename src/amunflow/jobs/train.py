@@ -29,23 +29,28 @@ def train_job(
     out_history,
     kind: str,
     progress_file=None,
+    expect_split: dict | None = None,
 ) -> dict:
     cfg = TrainConfig.from_config(train_cfg)
     data = open_bundle(data_path)
     fp = data.fingerprint()
     dev = pick_device(device)
     if split_path:
-        split = open_split(split_path, data)
+        split = open_split(split_path, data, expect_split)
         train_idx = split.retain
         eval_sets = {
             "forget": (data.train_x[split.forget], data.train_y[split.forget]),
             "retain": (data.train_x[split.retain], data.train_y[split.retain]),
         }
-        split_hash = split.hash
+        identity = {
+            "split_hash": split.hash,
+            "split_seed": split.attrs["seed"],
+            "forget_set": split.attrs.get("forget_set"),
+        }
     else:
         train_idx = np.arange(len(data.train_y))
         eval_sets = {"train": (data.train_x, data.train_y)}
-        split_hash = None
+        identity = {"split_hash": None}
     eval_sets["test"] = (data.test_x, data.test_y)
 
     torch.manual_seed(seed)
@@ -77,13 +82,14 @@ def train_job(
     meta = {
         "kind": kind,
         "seed": seed,
+        "model_seed": seed,
         "model": model_cfg,
         "train": train_cfg,
         "num_classes": data.num_classes,
         "image_size": data.image_size,
         "config_hash": stable_hash({"model": model_cfg, "train": train_cfg, "seed": seed}),
         "dataset_fingerprint": fp,
-        "split_hash": split_hash,
+        **identity,
         "n_train": int(len(train_idx)),
         "epochs": cfg.epochs,
         "wall_time_s": result.wall_time_s,

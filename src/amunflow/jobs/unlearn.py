@@ -34,15 +34,19 @@ def unlearn_job(
     out_model,
     progress_file=None,
     adv_checkpoint=None,
+    expect_split: dict | None = None,
+    expect_model: dict | None = None,
+    chain: str | None = None,
 ) -> dict:
     """Run one method and save the unlearned checkpoint. D_A must come from ``adv_checkpoint`` (default:
-    the model being unlearned; the original model for AMUN's static D_A in sequential requests)."""
+    the model being unlearned; the original model for AMUN's static D_A in sequential requests). The
+    split and the model must be the ones the rule expects (``expect_*``: recorded identities)."""
     spec = REGISTRY[method]
     data = open_bundle(data_path)
     fp = data.fingerprint()
-    split = open_split(split_path, data)
+    split = open_split(split_path, data, expect_split)
     dev = pick_device(device)
-    model, meta = open_model(model_path, data, dev)
+    model, meta = open_model(model_path, data, dev, expect_model)
     hp = Hyper.from_dict(hyper)
     if hp.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -88,6 +92,11 @@ def unlearn_job(
         adversarial=str(adv_path) if spec.needs_adv else None,
         mask=str(mask_path) if spec.needs_mask else None,
         split_hash=split.hash,
+        split_seed=split.attrs["seed"],
+        forget_set=split.attrs.get("forget_set"),
+        request=split.attrs.get("request"),
+        chain=chain,  # the sequential method name (e.g. amun_adaptive) of a chain of requests
+        model_seed=meta["model_seed"],
         dataset_fingerprint=fp,
         config_hash=stable_hash({"hyper": hyper, "seed": seed}),
         wall_time_s=run.stats.get("wall_time_s"),
