@@ -86,6 +86,18 @@ def _run_steps(unlearn_cfg, inst, setting, k, n, point=None) -> int:
     return REGISTRY[method].cost(setting, {**hp, **(point or {})}, k, n - k)
 
 
+def hours(rows: list[dict], images_per_s: float, attack_evals_per_s: float | None = None, gpus: int = 1) -> list[dict]:
+    """Each stage's GPU-hours at the given throughputs, and its wall-clock hours on ``gpus`` cards, one
+    job per card (:mod:`amunflow.cards`): ceil(jobs / gpus) rounds of a stage's average job."""
+    aps = attack_evals_per_s or 1.5 * images_per_s
+    out = []
+    for r in rows:
+        gpu_h = (r["sample_steps"] / images_per_s + r["attack_grad_evals"] / aps) / 3600
+        rounds = -(-r["jobs"] // gpus) if r["jobs"] else 0
+        out.append({**r, "gpu_hours": gpu_h, "wall_hours": gpu_h / r["jobs"] * rounds if r["jobs"] else 0.0})
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--configfile", default="config/config.yaml")
@@ -93,30 +105,37 @@ def main(argv=None):
     ap.add_argument(
         "--attack-evals-per-s", type=float, default=None, help="measured attack throughput (default: 1.5x images/s)"
     )
+    ap.add_argument("--gpus", type=int, default=1, help="cards of the machine, for wall-clock hours (default 1)")
     ap.add_argument("--n-test", type=int, default=None, help="test images (default: 10000, or dataset.test_subset)")
     args = ap.parse_args(argv)
     config = validate_config(yaml.safe_load(open(args.configfile)), check_data=False)
     n_train = describe_source(config["dataset"])[0]
     n_test = args.n_test or config["dataset"]["test_subset"] or 10000
     rows = estimate(config, n_train, n_test)
-    ips = args.images_per_s
-    aps = args.attack_evals_per_s or (1.5 * ips if ips else None)
     print(f"{args.configfile}: {n_train} training and {n_test} test images\n")
-    print(f"| stage | jobs | training sample-steps | attack gradient evals (bound) |{' GPU-hours |' if ips else ''}")
-    print(f"|---|---|---|---|{'---|' if ips else ''}")
-    total_h = 0.0
+    head = "| stage | jobs | training sample-steps | attack gradient evals (bound) |"
+    if args.images_per_s:
+        rows = hours(rows, args.images_per_s, args.attack_evals_per_s, args.gpus)
+        head += f" GPU-hours | wall-clock hours on {args.gpus} card{'s' if args.gpus > 1 else ''} |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    total = {"jobs": 0, "sample_steps": 0, "attack_grad_evals": 0, "gpu_hours": 0.0, "wall_hours": 0.0}
     for r in rows:
-        hours = (r["sample_steps"] / ips + (r["attack_grad_evals"] / aps if aps else 0)) / 3600 if ips else None
-        total_h += hours or 0
-        tail = f" {hours:.2f} |" if ips else ""
-        print(f"| {r['stage']} | {r['jobs']} | {r['sample_steps']:,} | {r['attack_grad_evals']:,} |{tail}")
-    total = sum(r["sample_steps"] for r in rows)
-    print(
-        f"| total | {sum(r['jobs'] for r in rows)} | {total:,} | {sum(r['attack_grad_evals'] for r in rows):,} |"
-        + (f" {total_h:.2f} |" if ips else "")
-    )
-    if not ips:
-        print("\ngive --images-per-s (from benchmarks/run.py on the target GPU) for GPU-hours")
+        for k in total:
+            total[k] += r.get(k, 0)
+        _row(r["stage"], r, args.images_per_s)
+    _row("total", total, args.images_per_s)
+    if args.images_per_s:
+        print("\nwall-clock: a stage's jobs (taken as equal) one per card, stages one after another")
+    else:
+        print("\ngive --images-per-s (from benchmarks/run.py on the target GPU) for GPU-hours and wall-clock")
+
+
+def _row(name, r, with_hours) -> None:
+    line = f"| {name} | {r['jobs']} | {r['sample_steps']:,} | {r['attack_grad_evals']:,} |"
+    if with_hours:
+        line += f" {r['gpu_hours']:.2f} | {r['wall_hours']:.2f} |"
+    print(line)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import __version__
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -76,9 +78,7 @@ PROVENANCE: dict = {}  # set once per job (amunflow.smk.run): what made the arti
 
 def provenance() -> dict:
     """What every artifact records about the code that made it: the package version, and the job's
-    code version (:mod:`amunflow.codehash`) when it runs under Snakemake."""
-    from . import __version__
-
+    code version (:mod:`amunflow.codehash`) and card (:mod:`amunflow.cards`) when it runs under Snakemake."""
     return {"amunflow_version": __version__, **PROVENANCE}
 
 

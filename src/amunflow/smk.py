@@ -10,6 +10,7 @@ import traceback
 
 import torch
 
+from .cards import claim_for_job
 from .config import SPEED_KEYS
 from .io import PROVENANCE
 
@@ -33,6 +34,13 @@ def run(snakemake, main) -> None:
     torch.set_num_threads(max(1, int(snakemake.threads)))
     PROVENANCE["code_version"] = snakemake.params.get("code")
     log = logging.getLogger("amunflow.job")
+    card = None
+    if int(snakemake.resources.get("gpu", 0)) > 0 and snakemake.config.get("device") != "cpu":
+        res = snakemake.config["resources"]
+        card = claim_for_job(res["gpu_locks"], res["gpu_share"])  # before CUDA starts in this process
+        if card is not None:
+            PROVENANCE["card"] = card.card
+            log.info("card %d (slot %d of %d) of this machine's %s", card.card, card.slot, res["gpu_share"], card.cards)
     log.info(
         "rule %s, wildcards %s, code %s, threads %s, host %s, CUDA_VISIBLE_DEVICES=%s, SLURM_JOB_ID=%s",
         snakemake.rule,
@@ -53,4 +61,6 @@ def run(snakemake, main) -> None:
     finally:
         ru = resource.getrusage(resource.RUSAGE_SELF)
         log.info("done: peak RSS %.0f MB, CPU time %.1f s", ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime)
+        if card is not None:
+            card.release()
         logfile.close()
