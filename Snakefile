@@ -33,6 +33,8 @@ onstart:
 # light bookkeeping rules run on the submitting host, not as cluster jobs
 localrules:
     all,
+    health,
+    compare_paper,
     make_split,
     select_hyperparameters,
     sequential_split,

@@ -36,7 +36,7 @@ rule summarize_adversarial:
         plot=report(
             f"{RES}/adversarial/seed{{model_seed}}/{{scope}}.eps_hist.png",
             caption="../workflow/report/eps_hist.rst",
-            category="Adversarial sets",
+            category="4 Adversarial sets",
         ),
     log:
         f"{RES}/logs/adversarial/seed{{model_seed}}/{{scope}}.summary.log",

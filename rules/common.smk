@@ -9,9 +9,10 @@ from snakemake.exceptions import WorkflowError
 from amunflow import UserError
 from amunflow.codehash import code_version
 from amunflow.config import SPEED_KEYS, Experiment, validate_config
-from amunflow.data import source_fingerprint
+from amunflow.data import describe_source, source_fingerprint
 from amunflow.hyper import parse_point, resolve_hyper, selected_hyper
 from amunflow.methods import REGISTRY
+from amunflow.paper import protocol_differences
 
 try:
     validate_config(config)

@@ -83,21 +83,21 @@ rule aggregate:
         aggregate=report(
             f"{RES}/tables/aggregate.csv",
             caption="../workflow/report/aggregate.rst",
-            category="Tables",
+            category="2 Tables",
         ),
         tables=expand(
             f"{RES}/tables/{{setting}}.{{ext}}",
             setting=config["unlearn"]["settings"],
             ext=["md", "tex"],
         )
-        + [f"{RES}/tables/cost.md"],
+        + [f"{RES}/tables/cost.md", f"{RES}/tables/ranking.md"],
         html=report(
             expand(
                 f"{RES}/tables/{{setting}}.html",
-                setting=config["unlearn"]["settings"] + ["cost"],
+                setting=config["unlearn"]["settings"] + ["cost", "ranking"],
             ),
             caption="../workflow/report/table.rst",
-            category="Tables",
+            category="2 Tables",
         ),
     log:
         f"{RES}/logs/tables/aggregate.log",
@@ -106,6 +106,7 @@ rule aggregate:
     params:
         mia_column=config["evaluation"]["mia_column"],
         settings=config["unlearn"]["settings"],
+        bootstrap=canon(config["evaluation"]["bootstrap"]),
         code=code("report", "aggregate.py"),
     script:
         "../workflow/scripts/aggregate.py"

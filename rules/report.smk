@@ -1,4 +1,50 @@
-# Figures for `snakemake --report report.html`.
+# Health checks and figures for `snakemake --report report.html`.
+
+
+rule health:
+    input:
+        unpack(health_inputs),
+    output:
+        table=f"{RES}/tables/health.csv",
+        html=report(
+            f"{RES}/tables/health.html",
+            caption="../workflow/report/health.rst",
+            category="1 Health checks",
+        ),
+    log:
+        f"{RES}/logs/health.log",
+    conda:
+        "../envs/amunflow.yaml"
+    params:
+        model_seeds=config["model_seeds"],
+        bars=canon(config["health"]),
+        code=code("health", "health.py"),
+    script:
+        "../workflow/scripts/health.py"
+
+
+rule compare_paper:
+    input:
+        aggregate=f"{RES}/tables/aggregate.csv",
+    output:
+        table=f"{RES}/tables/paper.csv",
+        md=f"{RES}/tables/paper.md",
+        html=report(
+            f"{RES}/tables/paper.html",
+            caption="../workflow/report/paper.rst",
+            category="2 Tables",
+        ),
+    log:
+        f"{RES}/logs/compare_paper.log",
+    conda:
+        "../envs/amunflow.yaml"
+    params:
+        mia_column=config["evaluation"]["mia_column"],
+        fractions=forget_fractions(),
+        differences=protocol_differences(config),
+        code=code("report", "compare_paper.py"),
+    script:
+        "../workflow/scripts/compare_paper.py"
 
 
 rule plots:
@@ -11,7 +57,7 @@ rule plots:
         gap=report(
             f"{RES}/plots/gap.png",
             caption="../workflow/report/gap.rst",
-            category="Plots",
+            category="3 Plots",
         ),
         confidence=report(
             expand(
@@ -19,7 +65,7 @@ rule plots:
                 setting=config["unlearn"]["settings"],
             ),
             caption="../workflow/report/confidence.rst",
-            category="Plots",
+            category="3 Plots",
         ),
         roc=report(
             expand(
@@ -27,7 +73,7 @@ rule plots:
                 setting=config["unlearn"]["settings"],
             ),
             caption="../workflow/report/roc.rst",
-            category="Plots",
+            category="3 Plots",
         ),
     log:
         f"{RES}/logs/plots.log",

@@ -68,13 +68,13 @@ checkpoint select_hyperparameters:
         grid=report(
             f"{RES}/tuning/grid.csv",
             caption="../workflow/report/tuning.rst",
-            category="Tuning",
+            category="5 Tuning",
         ),
         selected=f"{RES}/tuning/selected.csv",
         html=report(
             f"{RES}/tuning/selected.html",
             caption="../workflow/report/tuning.rst",
-            category="Tuning",
+            category="5 Tuning",
         ),
     log:
         f"{RES}/logs/tuning/select.log",

@@ -10,12 +10,12 @@ from sklearn.svm import SVC
 from amunflow.metrics import (
     avg_gap,
     mis,
-    param_distance,
     rmia_aucs,
     rmia_scores,
     taylor_soft_margin,
     true_class_confidence,
 )
+from amunflow.models import param_distance
 from amunflow.splits import keep_matrix
 from amunflow.tables import add_gaps, aggregate, render_table, table_cells
 
@@ -178,6 +178,7 @@ def runs_frame():
         fr_auc=0.0,
         rt_auc=0.0,
         l2_to_retrain=0.0,
+        l2_moved=1.0,
         wall_time_s=1.0,
         sample_steps=1,
         wall_time_vs_retrain=0.1,

@@ -209,3 +209,53 @@ def test_reference_logits_are_fp32_whatever_the_training_precision(tmp_path):
     saved = np.load(tmp_path / "ref0.logits.npy")
     np.testing.assert_array_equal(saved, predict_logits(model, x, CPU).numpy())
     assert not np.array_equal(saved, predict_logits(model, x, CPU, precision="bf16").numpy())
+
+
+def test_learning_rate_schedules_against_independent_references():
+    from amunflow.train import lr_factor
+
+    def torch_lrs(make, steps, lr):
+        opt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=lr, momentum=0.9)
+        sched, out = make(opt), []
+        for _ in range(steps):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    # onecycle is torch's OneCycleLR with linear phases and no momentum cycling
+    cfg = TrainConfig.from_config({"epochs": 6, "lr": 0.2, "schedule": "onecycle", "warmup": 0.25})
+    f = lr_factor(cfg, 7)
+    want = torch_lrs(
+        lambda o: torch.optim.lr_scheduler.OneCycleLR(
+            o, max_lr=0.2, total_steps=42, pct_start=0.25, anneal_strategy="linear", cycle_momentum=False
+        ),
+        42,
+        0.2,
+    )
+    assert [0.2 * f(t) for t in range(42)] == pytest.approx(want, rel=1e-9, abs=1e-15)
+    # cosine by hand: 2 warm-up steps of 4 epochs x 2 steps, then half a cosine over the other 6
+    cfg = TrainConfig.from_config({"epochs": 4, "lr": 0.1, "schedule": "cosine", "warmup": 0.25})
+    f = lr_factor(cfg, 2)
+    hand = [0.5, 1.0] + [0.5 * (1 + np.cos(np.pi * k / 6)) for k in range(6)]
+    assert [f(t) for t in range(8)] == pytest.approx(hand)
+    # step: torch's StepLR, held for whole epochs
+    cfg = TrainConfig.from_config({"epochs": 5, "lr": 0.1, "lr_step": 2, "lr_gamma": 0.1})
+    f = lr_factor(cfg, 3)
+    per_epoch = torch_lrs(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.1), 5, 0.1)
+    assert [0.1 * f(t) for t in range(0, 15, 3)] == pytest.approx(per_epoch)
+    assert {f(t) for t in (3, 4, 5)} == {f(3)}
+
+
+def test_the_training_loop_follows_the_schedule_step_by_step():
+    data = synthetic(n_train=64, n_test=8, num_classes=4, image_size=8, seed=1)
+    torch.manual_seed(0)
+    m = build_model({"arch": "resnet18", "width": 4}, 4, 8)
+    cfg = TrainConfig.from_config(
+        {"epochs": 4, "batch_size": 16, "lr": 0.2, "schedule": "onecycle", "warmup": 0.25, "nesterov": True}
+    )
+    res = train(m, data.train_x, data.train_y, cfg, 0, CPU, progress_file=False)
+    from amunflow.train import lr_factor
+
+    f = lr_factor(cfg, 4)  # 64 images / batch 16
+    assert [r["lr"] for r in res.history] == pytest.approx([0.2 * f(4 * e) for e in range(4)])

@@ -19,10 +19,43 @@ def report_targets():
     return (
         [f"{RES}/tables/aggregate.csv", f"{RES}/plots/gap.png"]
         + [f"{RES}/tables/{x}.{e}" for x in s for e in ("md", "tex", "html")]
-        + [f"{RES}/tables/cost.{e}" for e in ("md", "html")]
+        + [f"{RES}/tables/{t}.{e}" for t in ("cost", "ranking") for e in ("md", "html")]
+        + [f"{RES}/tables/health.{e}" for e in ("csv", "html")]
+        + [f"{RES}/tables/paper.{e}" for e in ("csv", "md", "html")]
         + [
             f"{RES}/plots/{kind}_{x}.png"
             for x in s
             for kind in ("confidence", "roc_ft")
         ]
     )
+
+
+def health_inputs(w):
+    """What the health checks read: every original's, retrain's and reference's sidecar, the D_A
+    summaries, and the metric tables."""
+    sidecar = lambda path: path.replace(".pt", ".json")
+    inputs = {
+        "originals": [sidecar(original_path(m)) for m in config["model_seeds"]],
+        "retrains": [sidecar(retrain_path(f, s, m)) for f, s, m in EXP.eval_units()],
+        "adversarial": [p for p in adversarial_targets() if p.endswith(".summary.csv")],
+        "runs": f"{RES}/tables/runs.csv",
+        "aggregate": f"{RES}/tables/aggregate.csv",
+    }
+    if config["rmia"]["enabled"]:
+        inputs["references"] = [
+            f"{RES}/rmia/ref{k}.json" for k in range(config["rmia"]["num_references"])
+        ]
+    return inputs
+
+
+def forget_fractions():
+    """Each forget set's share of the training set (None for class-wise sets), to find the paper's cell."""
+    n = describe_source(config["dataset"])[0] or 50000
+    out = {}
+    for f, spec in EXP.forget_sets.items():
+        if spec["kind"] != "random":
+            out[f] = None
+        else:
+            size = spec["size"]
+            out[f] = size if isinstance(size, float) else size / n
+    return out

@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from .metrics import mis, param_distance, rmia_aucs, rmia_scores, taylor_soft_margin, true_class_confidence
+from .metrics import mis, rmia_aucs, rmia_scores, taylor_soft_margin, true_class_confidence
+from .models import param_distance
 from .splits import Split
 
 ID_COLUMNS = [
@@ -30,6 +31,7 @@ METRIC_COLUMNS = [
     "fr_auc",
     "rt_auc",
     "l2_to_retrain",
+    "l2_moved",  # how far unlearning moved the parameters from the model it started from
     # cost, in work first (the same on any machine and under any load), then CPU and wall time (both
     # measured; wall time moves with whatever else the machine is doing)
     "sample_steps",

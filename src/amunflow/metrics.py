@@ -112,12 +112,3 @@ def avg_gap(row: dict, retrain_mean: dict, mia_column: str) -> float:
     """Mean |metric - retrain metric| over unlearn, retain and test accuracy and the MIA column."""
     cols = GAP_COLUMNS + (mia_column,)
     return float(np.mean([abs(row[c] - retrain_mean[c]) for c in cols]))
-
-
-def param_distance(a: dict, b: dict) -> float:
-    """L2 distance between the parameters of two state dicts (BN running statistics excluded)."""
-    sq = 0.0
-    for k, v in a.items():
-        if v.is_floating_point() and "running_" not in k:
-            sq += float(((v.double() - b[k].double()) ** 2).sum())
-    return sq**0.5

@@ -132,3 +132,12 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     for p in folded.parameters():
         p.requires_grad_(False)
     return folded
+
+
+def param_distance(a: dict, b: dict) -> float:
+    """L2 distance between the parameters of two state dicts (BN running statistics excluded)."""
+    sq = 0.0
+    for k, v in a.items():
+        if v.is_floating_point() and "running_" not in k:
+            sq += float(((v.double() - b[k].double()) ** 2).sum())
+    return sq**0.5

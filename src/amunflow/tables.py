@@ -74,8 +74,11 @@ def table_cells(agg: pd.DataFrame, mia_column: str, setting: str):
             for c, _ in cols:
                 if not len(r) or pd.isna(r[f"{c}_mean"].iloc[0]):
                     cells.append(None)
-                else:
-                    cells.append((r[f"{c}_mean"].iloc[0], r[f"{c}_std"].iloc[0], c == "avg_gap" and best.get(f) == m))
+                    continue
+                ci = (
+                    (r[f"{c}_ci_lo"].iloc[0], r[f"{c}_ci_hi"].iloc[0]) if c == "avg_gap" and f"{c}_ci_lo" in r else None
+                )
+                cells.append((r[f"{c}_mean"].iloc[0], r[f"{c}_std"].iloc[0], c == "avg_gap" and best.get(f) == m, ci))
         ns = sorted({int(n) for n in rows.loc[rows["method"] == m, "n_runs"]})
         body.append((m, cells, "/".join(map(str, ns))))
     return forgets, [lab for _, lab in cols], body
@@ -83,7 +86,8 @@ def table_cells(agg: pd.DataFrame, mia_column: str, setting: str):
 
 TABLE_NOTE = (
     "Cells: mean ± std (ddof 1) over the n runs of a cell (split seeds x model seeds x runs); "
-    "a single run shows its value alone."
+    "a single run shows its value alone. Gap [a, b]: the bootstrap interval of the mean gap "
+    "(ranking.md gives each method's probability of the lowest gap)."
 )
 
 
@@ -94,8 +98,10 @@ def render_table(forgets, labels, body, kind: str) -> str:
     def fmt(cell, bold_open, bold_close, pm):
         if cell is None:
             return "–"
-        mu, sd, bold = cell
+        mu, sd, bold, ci = cell
         text = f"{mu:.2f}" if pd.isna(sd) else f"{mu:.2f}{pm}{sd:.2f}"
+        if ci is not None and not pd.isna(ci[0]):
+            text += f" [{ci[0]:.2f}, {ci[1]:.2f}]"
         return f"{bold_open}{text}{bold_close}" if bold else text
 
     if kind == "md":
@@ -170,3 +176,41 @@ def render_cost(table: pd.DataFrame, kind: str) -> str:
     head = "<tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"
     body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in rows)
     return f"<table>{head}{body}</table>\n<p>{COST_NOTE}</p>\n"
+
+
+RANKING_NOTE = (
+    "Average gap to retraining per method, its bootstrap interval, and P(lowest): the share of "
+    "bootstrap samples (split and model seeds, then runs within them, drawn with replacement; the "
+    "same draw for every method) in which the method has the smallest mean gap. Overlapping "
+    "intervals and P(lowest) well below 1 mean the data do not single out a best method."
+)
+
+
+def render_ranking(ranking: pd.DataFrame, level: float, kind: str) -> str:
+    """The ranking table (Markdown or HTML): per access setting and forget set, methods by mean gap."""
+    if ranking.empty:
+        return "No ranking: no access setting has two methods.\n"
+    blocks = []
+    for (setting, forget), g in ranking.groupby(["setting", "forget"], sort=False):
+        g = g.sort_values("avg_gap")
+        rows = [
+            (r.method, f"{r.avg_gap:.2f}",
+             "–" if pd.isna(r.ci_lo) else f"[{r.ci_lo:.2f}, {r.ci_hi:.2f}]",
+             "–" if pd.isna(r.p_lowest_gap) else f"{r.p_lowest_gap:.2f}")
+            for r in g.itertuples()
+        ]  # fmt: skip
+        head = ("method", "gap", f"{level:.0%} interval", "P(lowest)")
+        if kind == "md":
+            lines = [f"**{setting}, {forget}**", "", "| " + " | ".join(head) + " |", "|---|---|---|---|"]
+            lines += ["| " + " | ".join(r) + " |" for r in rows]
+            blocks.append("\n".join(lines))
+        else:
+            cells = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in rows)
+            blocks.append(
+                f"<h4>{setting}, {forget}</h4><table><tr>"
+                + "".join(f"<th>{h}</th>" for h in head)
+                + f"</tr>{cells}</table>"
+            )
+    sep = "\n\n" if kind == "md" else "\n"
+    note = RANKING_NOTE if kind == "md" else f"<p>{RANKING_NOTE}</p>"
+    return sep.join(blocks) + sep + note + "\n"

@@ -52,6 +52,9 @@ class Recipe:
 class TrainConfig(Recipe):
     eval_batch_size: int  # 0: 256 on a CPU, 1024 on a GPU
     eval_every: int  # evaluate the test set every k epochs (0: only at the end)
+    schedule: str  # step (the paper's StepLR) | onecycle | cosine
+    warmup: float  # share of the steps spent warming up (onecycle, cosine)
+    nesterov: bool
 
     @classmethod
     def from_config(cls, cfg: dict) -> TrainConfig:
@@ -61,6 +64,45 @@ class TrainConfig(Recipe):
         aug = {**cfg.pop("augment", {}), **{k: cfg.pop(k) for k in ("crop_padding", "flip") if k in cfg}}
         full = section("train", {**cfg, "augment": aug})
         return cls(**{k: v for k, v in full.items() if k != "augment"}, **full["augment"])
+
+
+# --------------------------------------------------------------------------- learning-rate schedules
+
+ONECYCLE_DIV, ONECYCLE_FINAL_DIV = 25.0, 1e4  # torch's OneCycleLR defaults
+
+
+def lr_factor(cfg: TrainConfig, steps_per_epoch: int):
+    """step -> multiplier of ``cfg.lr`` at optimizer step ``step`` (0-based), per schedule:
+
+    * step: StepLR, ``lr_gamma ** (epoch // lr_step)`` (the paper's, held for a whole epoch);
+    * onecycle: torch's OneCycleLR with linear phases: from lr / 25 up to lr over the first ``warmup``
+      share of the steps, then down to lr / 25 / 1e4 at the last step (momentum not cycled);
+    * cosine: a linear warm-up to lr over the first ``warmup`` share of the steps (from lr / warmup
+      steps), then half a cosine down to 0 at the end.
+    """
+    total = cfg.epochs * steps_per_epoch
+    if cfg.schedule == "step":
+        return lambda t: cfg.lr_gamma ** ((t // steps_per_epoch) // cfg.lr_step)
+    if cfg.schedule == "onecycle":
+        up_end, down_end = float(cfg.warmup * total) - 1, float(total - 1)
+        lo, hi, end = 1 / ONECYCLE_DIV, 1.0, 1 / ONECYCLE_DIV / ONECYCLE_FINAL_DIV
+
+        def onecycle(t):
+            if t <= up_end:
+                return lo + (hi - lo) * (t / up_end if up_end > 0 else 1.0)
+            return hi + (end - hi) * (t - up_end) / (down_end - up_end)
+
+        return onecycle
+    if cfg.schedule == "cosine":
+        warm = int(round(cfg.warmup * total))
+
+        def cosine(t):
+            if t < warm:
+                return (t + 1) / warm
+            return 0.5 * (1 + math.cos(math.pi * (t - warm) / max(total - warm, 1)))
+
+        return cosine
+    raise ValueError(f"unknown schedule {cfg.schedule!r}")
 
 
 # --------------------------------------------------------------------------- training
@@ -85,7 +127,8 @@ def train(
     history_csv=None,
     progress_file=None,
 ) -> TrainResult:
-    """Train ``model`` in place with SGD + StepLR on (x_u8, y); return the per-epoch history.
+    """Train ``model`` in place with SGD and the configured schedule on (x_u8, y); return the per-epoch
+    history (its ``lr`` column: the rate at the epoch's first step).
 
     ``eval_sets`` maps a name to (x_u8, y) for accuracies logged every ``cfg.eval_every`` epochs and
     after the last one. Raises RuntimeError when the loss stops being finite.
@@ -96,8 +139,15 @@ def train(
     if n == 0:
         raise UserError("training set is empty; check the split and dataset.subset settings.")
     gen = torch.Generator(device=device).manual_seed(seed)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
+    opt = torch.optim.SGD(
+        model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=cfg.nesterov
+    )
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    per_step = cfg.schedule != "step"  # the paper's StepLR steps per epoch, as torch's StepLR
+    if per_step:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg, steps_per_epoch))
+    else:
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
     step_model = torch.compile(model) if cfg.compile else model
     eval_sets = eval_sets or {}
     result = TrainResult()
@@ -107,7 +157,6 @@ def train(
         cols = ["epoch", "lr", "loss", "running_acc", "epoch_time_s"] + [f"{k}_acc" for k in eval_sets]
         writer = csv.DictWriter(fh, fieldnames=cols)
         writer.writeheader()
-    steps_per_epoch = math.ceil(n / cfg.batch_size)
     bar = tqdm(
         total=cfg.epochs * steps_per_epoch,
         desc="train steps",
@@ -137,10 +186,13 @@ def train(
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                if per_step:
+                    sched.step()
                 loss_sum += loss.detach() * len(idx)
                 correct += (out.argmax(1) == yb).sum()
                 bar.update(1)
-            sched.step()
+            if not per_step:
+                sched.step()
             train_loss = loss_sum.item() / n
             if not math.isfinite(train_loss):
                 raise RuntimeError(f"training diverged: loss is {train_loss} in epoch {epoch + 1}; lower train.lr.")

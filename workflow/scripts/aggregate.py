@@ -13,7 +13,13 @@ from amunflow.smk import run
 def main(smk, logfile):
     tables = {Path(p).stem + "_" + Path(p).suffix[1:]: p for p in list(smk.output.tables) + list(smk.output.html)}
     aggregate_job(
-        smk.input.metrics, smk.params.mia_column, smk.params.settings, smk.output.runs, smk.output.aggregate, tables
+        smk.input.metrics,
+        smk.params.mia_column,
+        smk.params.settings,
+        smk.output.runs,
+        smk.output.aggregate,
+        tables,
+        smk.params.bootstrap,
     )
 
 

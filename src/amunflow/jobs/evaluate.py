@@ -54,6 +54,7 @@ def evaluate_job(
         r_model, r_meta = open_model(retrain_path, data, "cpu", expect_retrain)
         r_state = r_model.state_dict()
     row.update(cost_columns(meta, r_meta), l2_to_retrain=distance_to_retrain(model.state_dict(), r_state))
+    row["l2_moved"] = meta.get("l2_moved", 0.0 if meta["kind"] in ("original", "retrain") else np.nan)
     row = {**ident, "split_hash": split.hash, "code_version": meta.get("code_version"), **row}
     with atomic_path(out_csv) as tmp:
         extra = [k for k in ident if k not in ID_COLUMNS]  # e.g. a tuning grid point

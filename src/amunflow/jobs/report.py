@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import UserError
+from .. import UserError, paper
+from ..audits import METRIC_COLUMNS
+from ..bootstrap import bootstrap
 from ..io import atomic_path
 from ..plots import confidence_histograms, ft_roc_curves, gap_bars
-from ..tables import add_gaps, aggregate, cost_table, render_cost, render_table, table_cells
+from ..tables import add_gaps, aggregate, cost_table, render_cost, render_ranking, render_table, table_cells
 
 
-def aggregate_job(metric_csvs, mia_column: str, settings: list[str], out_runs, out_agg, out_tables: dict) -> None:
-    """Gaps, the aggregate (mean ± std over runs), the paper's table per access setting (md, tex, html)
-    and the cost table (md, html); ``out_tables`` maps '<setting>_<ext>' and 'cost_<ext>' to paths."""
+def aggregate_job(
+    metric_csvs, mia_column: str, settings: list[str], out_runs, out_agg, out_tables: dict, boot: dict
+) -> None:
+    """Gaps, the aggregate (mean ± std over runs, with bootstrap intervals: ``boot`` = the
+    ``evaluation.bootstrap`` section), the paper's table per access setting (md, tex, html), the cost
+    table and the ranking (md, html); ``out_tables`` maps '<name>_<ext>' to paths."""
     runs = pd.concat([pd.read_csv(p) for p in metric_csvs], ignore_index=True)
     if mia_column not in runs or runs[mia_column].isna().all():
         raise UserError(
@@ -21,6 +26,10 @@ def aggregate_job(metric_csvs, mia_column: str, settings: list[str], out_runs, o
         )
     runs = add_gaps(runs, mia_column)
     agg = aggregate(runs)
+    columns = METRIC_COLUMNS + ["avg_gap"]
+    ci, ranking = bootstrap(runs, columns, boot["samples"], boot["level"], boot["seed"])
+    agg = agg.merge(ci, on=["method", "setting", "forget"], how="left")
+    ranking = ranking[ranking["setting"] != "reference"] if len(ranking) else ranking
     with atomic_path(out_runs) as tmp:
         runs.to_csv(tmp, index=False)
     with atomic_path(out_agg) as tmp:
@@ -34,6 +43,8 @@ def aggregate_job(metric_csvs, mia_column: str, settings: list[str], out_runs, o
     for kind in ("md", "html"):
         with atomic_path(out_tables[f"cost_{kind}"]) as tmp:
             tmp.write_text(render_cost(cost, kind))
+        with atomic_path(out_tables[f"ranking_{kind}"]) as tmp:
+            tmp.write_text(render_ranking(ranking, boot["level"], kind))
 
 
 def plots_job(aggregate_csv, settings: list[str], examples: dict, out_gap, out_confidence, out_roc) -> None:
@@ -43,3 +54,17 @@ def plots_job(aggregate_csv, settings: list[str], examples: dict, out_gap, out_c
     for setting, conf_png, roc_png in zip(settings, out_confidence, out_roc, strict=True):
         confidence_histograms(examples[setting], conf_png)
         ft_roc_curves(examples[setting], roc_png)
+
+
+def compare_job(aggregate_csv, mia_column: str, fractions: dict, differences: list[str], out_csv, out_md, out_html):
+    """The run's aggregate beside the paper's tables (amunflow.paper)."""
+    table = paper.compare(pd.read_csv(aggregate_csv), mia_column, fractions)
+    ranks = paper.rankings(table)
+    tables = "1-2 (FT AUC)" if mia_column == "ft_auc" else "10-11 (MIS)"
+    with atomic_path(out_csv) as tmp:
+        table.to_csv(tmp, index=False)
+    with atomic_path(out_md) as tmp:
+        tmp.write_text(paper.render(table, ranks, differences, tables, "md"))
+    with atomic_path(out_html) as tmp:
+        tmp.write_text(paper.render(table, ranks, differences, tables, "html"))
+    return table

@@ -11,6 +11,7 @@ from ..checkpoint import save_checkpoint
 from ..device import pick_device
 from ..io import file_hash, stable_hash
 from ..methods import REGISTRY
+from ..models import param_distance
 from ..predict import accuracy
 from ..saliency import load_mask
 from ..unlearn import DataViews, Hyper, Run
@@ -59,6 +60,7 @@ def unlearn_job(
     if spec.needs_mask:
         mask = load_mask(mask_path, hp.extra["mask_ratio"], dev, split.hash)
         prep_grad_evals += len(split.forget)  # the saliency pass over D_F
+    source = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     views = DataViews(data.train_x, data.train_y, split.forget, split.retain, setting, dev, adv, data.num_classes)
     run = Run(model, views, hp, seed, dev, mask, progress_file)
     log.info("%s (%s, %s) on %d forget samples: %s", instance, method, setting, len(split.forget), hyper)
@@ -104,6 +106,7 @@ def unlearn_job(
         sample_steps=run.stats["sample_steps"],
         extra_grad_evals=run.stats["extra_grad_evals"] + prep_grad_evals,
         seen=run.stats["seen"],
+        l2_moved=param_distance({k: v.cpu() for k, v in model.state_dict().items()}, source),
         final_accuracy=final,
         device=str(dev),
     )
