@@ -158,6 +158,27 @@ def test_tiny_plots_and_the_report_from_the_plain_install(tiny):
         assert (tiny.res / "plots" / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
     html = (tiny.work / "report.html").read_text()
     assert "gap.png" in html and "with_retain.html" in html and "cost.html" in html and "eps_hist.png" in html
+    assert "health.html" in html and "paper.html" in html and "ranking.html" in html
+
+
+def test_tiny_health_ranking_and_the_paper_side_by_side(tiny):
+    health = pd.read_csv(str(tiny.res / "tables" / "health.csv"))
+    status = health.groupby("check")["status"].agg(set).to_dict()
+    assert status["original memorized its training set"] == {"FAIL"}  # 4 epochs on 256 images: far from it
+    assert status["enough runs for a spread"] == {"FAIL"}  # one run per cell
+    assert status["D_A rows are adversarial"] == {"ok"}
+    assert status["retrain treats D_F as unseen data"] <= {"ok", "FAIL", "info"}  # class-wise: info
+    assert "info" in status["retrain treats D_F as unseen data"]
+    ranking = (tiny.res / "tables" / "ranking.md").read_text()
+    assert "**with_retain, random0.1**" in ranking and "P(lowest)" in ranking
+    paper = pd.read_csv(str(tiny.res / "tables" / "paper.csv"))
+    assert set(paper["forget"]) == {"random0.1"}  # the class-wise set has no paper cell
+    amun = paper[(paper["method"] == "amun") & (paper["setting"] == "with_retain") & (paper["metric"] == "avg_gap")]
+    assert amun["paper"].iloc[0] == 0.62
+    text = (tiny.res / "tables" / "paper.md").read_text()
+    assert "the run's protocol differs (dataset synthetic" in text and "Kendall's tau" in text
+    agg = pd.read_csv(str(tiny.res / "tables" / "aggregate.csv"))
+    assert "avg_gap_ci_lo" in agg and agg["avg_gap_ci_lo"].isna().all()  # one run: no interval
 
 
 def test_tiny_rerun_does_nothing(tiny):
