@@ -31,7 +31,7 @@ wildcard_constraints:
     setting=r"with_retain|forget_only|reference",
     k=r"\d+",
     request=r"\d+",
-    point=r"lr[0-9.e+-]+_step\d+(_mask[0-9.e+-]+)?(_mix[a-z]+)?",
+    point=r"[A-Za-z]+[A-Za-z0-9.+-]*(_[A-Za-z]+[A-Za-z0-9.+-]*)*",
     run=r"\d+",
 
 

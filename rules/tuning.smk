@@ -22,7 +22,10 @@ rule tune_unlearn:
         setting=lambda w: w.setting,
         method=lambda w: method_of(w.instance, w.setting),
         hyper=lambda w: canon(
-            {**configured_hyper(w.instance, w.setting), **parse_point(w.point)}
+            {
+                **configured_hyper(w.instance, w.setting),
+                **parse_point(w.point, method_of(w.instance, w.setting)),
+            }
         ),
         seed=lambda w: run_seed(w.model_seed, config["tuning_seed"], 0),
         device=config["device"],
@@ -82,6 +85,7 @@ checkpoint select_hyperparameters:
         "../envs/amunflow.yaml"
     params:
         mia_column=config["tuning"]["mia_column"] or config["evaluation"]["mia_column"],
+        methods={i: method_of(i, "with_retain") for i in config["unlearn"]["methods"]},
         code=code("tuning", "select_hyperparameters.py"),
     script:
         "../workflow/scripts/select_hyperparameters.py"

@@ -4,7 +4,8 @@ import pytest
 import yaml
 
 from amunflow import UserError
-from amunflow.config import Experiment, forget_set_id, validate_config
+from amunflow.config import Experiment, forget_set_id, merge_config, validate_config
+from amunflow.methods import REGISTRY
 
 from .helpers import CONFIGS, ROOT
 
@@ -26,6 +27,20 @@ def test_shipped_configs_are_valid():
     for name in ("config.yaml", "paper.yaml"):
         cfg = yaml.safe_load((ROOT / "config" / name).read_text())
         validate_config(cfg, check_data=False)
+
+
+def test_the_baselines_overlay_merges_as_snakemake_merges_it():
+    from snakemake.utils import update_config
+
+    base, overlay = (yaml.safe_load((ROOT / "config" / n).read_text()) for n in ("config.yaml", "baselines.yaml"))
+    ours = merge_config(copy.deepcopy(base), overlay)
+    theirs = copy.deepcopy(base)
+    update_config(theirs, overlay)
+    assert ours == theirs
+    cfg = validate_config(ours, check_data=False)
+    assert set(REGISTRY) <= {m.get("method", i) for i, m in cfg["unlearn"]["methods"].items()}
+    assert cfg["unlearn"]["methods"]["amun"] == base["unlearn"]["methods"]["amun"]  # kept, not replaced
+    assert set(cfg["tuning"]["grids"]) <= set(cfg["tuning"]["methods"])
 
 
 @pytest.mark.parametrize(

@@ -13,17 +13,54 @@ from .helpers import CONFIGS, job_counts, snakemake
 def test_grid_points_and_ids_roundtrip():
     pts = grid_points({"lr": [0.1, 1e-05], "lr_step": [1, 10], "mask_ratio": [0.3, 0.5]}, "salun")
     assert len(pts) == 8 and pts[0] == {"lr": 0.1, "lr_step": 1, "mask_ratio": 0.3}
-    assert all(parse_point(point_id(p)) == p for p in pts)
+    assert all(parse_point(point_id(p), "salun") == p for p in pts)
     assert point_id(pts[-1]) == "lr1e-05_step10_mask0.5"
     assert grid_points({"lr": [0.1], "lr_step": [1], "mask_ratio": [0.5]}, "amun") == [{"lr": 0.1, "lr_step": 1}]
     # the AMUN code tunes amun and advonly side by side: mixture is a grid key of the AMUN variants only
     grid = {"lr": [0.01], "lr_step": [1], "mask_ratio": [0.5], "mixture": ["full", "advonly"]}
     amun_sa = grid_points(grid, "amun_salun")
     assert [point_id(p) for p in amun_sa] == ["lr0.01_step1_mask0.5_mixfull", "lr0.01_step1_mask0.5_mixadvonly"]
-    assert all(parse_point(point_id(p)) == p for p in amun_sa)
+    assert all(parse_point(point_id(p), "amun_salun") == p for p in amun_sa)
     assert grid_points(grid, "rl") == [{"lr": 0.01, "lr_step": 1}] and len(grid_points(grid, "amun")) == 2
     with pytest.raises(ValueError):
-        parse_point("lr0.1_stepx")
+        parse_point("lr0.1_stepx", "amun")
+
+
+def test_any_hyperparameter_of_a_method_can_be_a_grid_key():
+    # a method's own keys (booleans, integers, enums, names with underscores and shared prefixes)
+    grid = {"lr": [0.01], "alpha": [0.5, 1e-3], "kd_T": [4.0], "msteps": [1, 3], "forget_batch_size": [16]}
+    pts = grid_points(grid, "scrub")
+    assert len(pts) == 4 and list(pts[0]) == ["lr", "alpha", "forget_batch_size", "kd_T", "msteps"]
+    assert point_id(pts[1]) == "lr0.01_alpha0.5_forgetbatchsize16_kdT4_msteps3"
+    assert all(parse_point(point_id(p), "scrub") == p for p in pts)
+    l1 = grid_points({"alpha": [5e-4], "alpha_schedule": ["linear"], "lr_step": [10]}, "l1_sparse")
+    assert point_id(l1[0]) == "step10_alpha0.0005_alphaschedulelinear"
+    assert parse_point(point_id(l1[0]), "l1_sparse") == l1[0]
+    b = grid_points({"discretize": [True, False], "fgsm_eps": [0.1]}, "bs")
+    assert [point_id(p) for p in b] == ["discretizetrue_fgsmeps0.1", "discretizefalse_fgsmeps0.1"]
+    assert [parse_point(point_id(p), "bs") for p in b] == b
+    assert grid_points(grid, "ssd") == [{"lr": 0.01}]  # keys a method does not have are left out
+
+
+@pytest.mark.parametrize(
+    "tuning, match",
+    [
+        ({"grid": {"bogus": [1]}}, r"tuning\.grid: \['bogus'\] are not hyperparameters of any method"),
+        ({"grids": {"scrub": {"msteps": [1.5]}}}, r"tuning\.grids\.scrub\.msteps\[0\]: 1\.5 is not of type 'integer'"),
+        ({"grids": {"scrub": {"mask_ratio": [0.5]}}}, r"tuning\.grids\.scrub: \[.mask_ratio.\] are not"),
+        ({"grids": {"ngplus": {"alpha": [0.9]}}}, r"tuning\.grids\.ngplus: 'ngplus' is not a tuned method instance"),
+        ({"grid": {"lr": [-1.0]}}, r"tuning\.grid\.lr\[0\]: -1\.0 is less than or equal to the minimum of 0"),
+    ],
+)
+def test_grid_keys_and_values_are_checked_with_the_key_named(tuning, match):
+    from amunflow import UserError
+    from amunflow.config import validate_config
+
+    cfg = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+    cfg["unlearn"]["methods"] = {"scrub": {}, "ngplus": {}, "amun": {}}
+    cfg["tuning"] = {"enabled": True, "methods": ["scrub", "amun"], **tuning}
+    with pytest.raises(UserError, match=match):
+        validate_config(cfg)
 
 
 def test_selection_picks_the_smallest_mean_gap_on_a_hand_made_grid():
@@ -42,7 +79,7 @@ def test_selection_picks_the_smallest_mean_gap_on_a_hand_made_grid():
         dict(method="amun", setting="forget_only", forget="random0.1", point="lr0.1_step1", model_seed=1, avg_gap=4.0),
         dict(method="amun", setting="forget_only", forget="random0.1", point="lr0.01_step1", model_seed=1, avg_gap=4.0),
     ]
-    chosen = select(pd.DataFrame(rows)).set_index("setting")
+    chosen = select(pd.DataFrame(rows), {"amun": "amun"}).set_index("setting")
     assert chosen.loc["with_retain", "point"] == "lr0.01_step1"
     assert chosen.loc["with_retain", "avg_gap"] == pytest.approx(1.55)
     assert chosen.loc["with_retain", "lr"] == 0.01 and chosen.loc["with_retain", "lr_step"] == 1

@@ -8,7 +8,8 @@ def example_runs(setting):
     runs = {
         kind: reference_metrics_path(kind, f, s, m) for kind in ("original", "retrain")
     }
-    for inst, st, f2, s2, m2, r2 in EXP.unlearn_units():
+    # sorted: the order unlearn.methods is written in must not rerun the plots
+    for inst, st, f2, s2, m2, r2 in sorted(EXP.unlearn_units()):
         if (st, f2, s2, m2, r2) == (setting, f, s, m, r):
             runs[inst] = metrics_path(inst, st, f, s, m, r)
     return {k: v.replace(".csv", ".npz") for k, v in runs.items()}

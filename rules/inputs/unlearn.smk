@@ -33,7 +33,12 @@ def hyper_for(instance, setting, forget):
     hp = configured_hyper(instance, setting)
     sel = selection_input(instance, forget)
     if sel:
-        hp = {**hp, **selected_hyper(sel["selected"], instance, setting, forget)}
+        hp = {
+            **hp,
+            **selected_hyper(
+                sel["selected"], instance, method_of(instance, setting), setting, forget
+            ),
+        }
     return canon(hp)
 
 

@@ -11,7 +11,7 @@ import re
 
 from . import UserError
 from .data import describe_source
-from .hyper import grid_points, method_of, point_id, resolve_hyper, settings_of, tuned_instances
+from .hyper import check_grids, grid_of, grid_points, method_of, point_id, resolve_hyper, settings_of, tuned_instances
 from .methods import REGISTRY, SETTINGS
 from .schema import fill, load_schema, subschema
 from .splits import check_size, forget_count, resolve_classes
@@ -19,6 +19,17 @@ from .splits import check_size, forget_count, resolve_classes
 # Keys that change how fast a job runs, not what it computes (up to float rounding): they are left
 # out of the rules' params, so changing them reruns nothing; the scripts read them from the config.
 SPEED_KEYS = {"attack": ("batch_size", "compile"), "train": ("compile", "eval_batch_size")}
+
+
+def merge_config(config: dict, overlay: dict) -> dict:
+    """``overlay`` merged into ``config`` in place as Snakemake merges ``--configfile a b``: mappings key by
+    key, anything else (lists included) replaced."""
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            merge_config(config[key], value)
+        else:
+            config[key] = copy.deepcopy(value)
+    return config
 
 
 def validate_config(config: dict, schema_path=None, check_data: bool = True) -> dict:
@@ -56,6 +67,7 @@ def _check(config: dict, check_data: bool) -> None:
     if config["evaluation"]["mia_column"] == "ft_auc" and not config["rmia"]["enabled"]:
         raise UserError("config key evaluation.mia_column: ft_auc needs rmia.enabled: true; enable RMIA or use mis.")
     tuned_instances(config)  # checks the names
+    check_grids(config)
     mia = config["tuning"]["mia_column"] or config["evaluation"]["mia_column"]
     if config["tuning"]["enabled"] and mia == "ft_auc" and not config["rmia"]["enabled"]:
         raise UserError("config key tuning.mia_column: ft_auc needs rmia.enabled: true; enable RMIA or use mis.")
@@ -194,9 +206,7 @@ class Experiment:
             for setting in settings_of(c["unlearn"], inst):
                 for f in self.tuned_forget_sets():
                     out += [
-                        (inst, setting, f, point_id(p), m)
-                        for p in grid_points(c["tuning"]["grid"], method)
-                        for m in seeds
+                        (inst, setting, f, point_id(p), m) for p in grid_points(grid_of(c, inst), method) for m in seeds
                     ]
         return out
 

@@ -10,9 +10,9 @@ import argparse
 
 import yaml
 
-from .config import Experiment, validate_config
+from .config import Experiment, merge_config, validate_config
 from .data import describe_source
-from .hyper import parse_point, resolve_hyper
+from .hyper import method_of, parse_point, resolve_hyper
 from .methods import REGISTRY
 from .splits import forget_count
 
@@ -57,7 +57,10 @@ def estimate(config: dict, n_train: int, n_test: int) -> list[dict]:
     tune = exp.tuning_units()
     if tune:
         pairs = {(f, m) for _, _, f, _, m in tune}
-        steps = sum(_run_steps(u, inst, setting, sizes[f], n_train, parse_point(p)) for inst, setting, f, p, _ in tune)
+        steps = sum(
+            _run_steps(u, inst, setting, sizes[f], n_train, parse_point(p, method_of(u, inst)))
+            for inst, setting, f, p, _ in tune
+        )
         rows.append(
             {
                 "stage": "tuning runs (+ tuning-set retrains)",
@@ -100,7 +103,9 @@ def hours(rows: list[dict], images_per_s: float, attack_evals_per_s: float | Non
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--configfile", default="config/config.yaml")
+    ap.add_argument(
+        "--configfile", nargs="+", default=["config/config.yaml"], help="one or more, merged as Snakemake merges them"
+    )
     ap.add_argument("--images-per-s", type=float, default=None, help="measured training throughput (benchmarks/)")
     ap.add_argument(
         "--attack-evals-per-s", type=float, default=None, help="measured attack throughput (default: 1.5x images/s)"
@@ -108,11 +113,14 @@ def main(argv=None):
     ap.add_argument("--gpus", type=int, default=1, help="cards of the machine, for wall-clock hours (default 1)")
     ap.add_argument("--n-test", type=int, default=None, help="test images (default: 10000, or dataset.test_subset)")
     args = ap.parse_args(argv)
-    config = validate_config(yaml.safe_load(open(args.configfile)), check_data=False)
+    config = {}
+    for path in args.configfile:
+        merge_config(config, yaml.safe_load(open(path)) or {})
+    config = validate_config(config, check_data=False)
     n_train = describe_source(config["dataset"])[0]
     n_test = args.n_test or config["dataset"]["test_subset"] or 10000
     rows = estimate(config, n_train, n_test)
-    print(f"{args.configfile}: {n_train} training and {n_test} test images\n")
+    print(f"{' + '.join(args.configfile)}: {n_train} training and {n_test} test images\n")
     head = "| stage | jobs | training sample-steps | attack gradient evals (bound) |"
     if args.images_per_s:
         rows = hours(rows, args.images_per_s, args.attack_evals_per_s, args.gpus)

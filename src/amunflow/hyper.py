@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
@@ -38,6 +39,12 @@ def resolve_hyper(unlearn_cfg: dict, instance: str, setting: str) -> tuple[str, 
     inst = dict(unlearn_cfg["methods"][instance] or {})
     inst.pop("method", None)
     per_setting = {k: inst.pop(k) for k in SETTINGS if k in inst}
+    for s in per_setting:
+        if s not in REGISTRY[method].settings:
+            raise UserError(
+                f"config key unlearn.methods.{instance}.{s}: method {method} needs the retain set D_R, so it runs "
+                f"{' and '.join(REGISTRY[method].settings)} only; remove the {s} key."
+            )
     hp = dict(REGISTRY[method].extra)
     hp.update(section("unlearn.common", unlearn_cfg.get("common") or {}))
     hp.update(inst)
@@ -48,7 +55,9 @@ def resolve_hyper(unlearn_cfg: dict, instance: str, setting: str) -> tuple[str, 
     return method, dict(sorted(hp.items()))
 
 
-def _check(hp: dict, method: str, where: str) -> None:
+def _check(hp: dict, method: str, where: str, prefix: bool = True) -> None:
+    """Check hyperparameter keys and values against the schema; ``where`` is the config key (with the
+    offending key appended when ``prefix``)."""
     props = {**RECIPE, **REGISTRY[method].params}
     unknown = sorted(set(hp) - set(props))
     if unknown:
@@ -59,7 +68,9 @@ def _check(hp: dict, method: str, where: str) -> None:
     err = best_match(Draft202012Validator(schema).iter_errors(hp))
     if err is not None:
         key = err.absolute_path[0] if err.absolute_path else "?"
-        raise UserError(f"config key {where}.{key}: {err.message}; fix it in your config file.")
+        raise UserError(
+            f"config key {where}{'.' + str(key) if prefix else ''}: {err.message}; fix it in your config file."
+        )
 
 
 def settings_of(unlearn_cfg: dict, instance: str) -> list[str]:
@@ -69,8 +80,13 @@ def settings_of(unlearn_cfg: dict, instance: str) -> list[str]:
 
 # --------------------------------------------------------------------------- the tuning grid
 
-GRID_KEYS = ("lr", "lr_step", "mask_ratio", "mixture")
+GRID_ORDER = ("lr", "lr_step", "mask_ratio", "mixture")  # these first, in this order; then by name
 SHORT = {"lr": "lr", "lr_step": "step", "mask_ratio": "mask", "mixture": "mix"}
+
+
+def hyper_props(method: str) -> dict:
+    """Every hyperparameter of ``method``: name -> JSON-schema property."""
+    return {**RECIPE, **REGISTRY[method].params}
 
 
 def tuned_instances(config: dict) -> list[str]:
@@ -86,35 +102,110 @@ def tuned_instances(config: dict) -> list[str]:
     return names
 
 
+def grid_of(config: dict, instance: str) -> dict:
+    """The values searched for one instance: its tuning.grids entry if it has one, else the keys of
+    tuning.grid its method has; each key and value checked, with the config key named."""
+    t, method = config["tuning"], method_of(config["unlearn"], instance)
+    props = hyper_props(method)
+    own = instance in t["grids"]
+    grid = dict(t["grids"][instance] or {}) if own else {k: v for k, v in t["grid"].items() if k in props}
+    unknown = sorted(set(grid) - set(props))
+    if unknown:
+        raise UserError(
+            f"config key tuning.grids.{instance}: {unknown} are not hyperparameters of method {method}; "
+            f"allowed: {sorted(props)}."
+        )
+    for key, values in grid.items():
+        where = f"tuning.grids.{instance}" if own else "tuning.grid"
+        for i, v in enumerate(values):
+            _check({key: v}, method, f"{where}.{key}[{i}]", prefix=False)
+    return grid
+
+
+def check_grids(config: dict) -> None:
+    """Every key of tuning.grid is a hyperparameter of some method; every grids entry a tuned instance."""
+    t = config["tuning"]
+    known = set(RECIPE).union(*(m.params for m in REGISTRY.values()))
+    unknown = sorted(set(t["grid"]) - known)
+    if unknown:
+        raise UserError(f"config key tuning.grid: {unknown} are not hyperparameters of any method.")
+    tuned = tuned_instances(config)
+    for inst in t["grids"]:
+        if t["enabled"] and inst not in tuned:
+            raise UserError(
+                f"config key tuning.grids.{inst}: {inst!r} is not a tuned method instance; add it to "
+                "tuning.methods (and unlearn.methods)."
+            )
+    for inst in tuned:
+        grid_of(config, inst)
+
+
 def grid_points(grid: dict, method: str) -> list[dict]:
     """Every combination of the grid's values that are hyperparameters of ``method`` (mask_ratio for
-    SalUn variants, mixture for AMUN variants)."""
-    keys = [k for k in GRID_KEYS if k in grid and (k in RECIPE or k in REGISTRY[method].params)]
+    SalUn variants, mixture for AMUN variants, a method's own keys for it)."""
+    props = hyper_props(method)
+    keys = sorted(
+        (k for k in grid if k in props), key=lambda k: (GRID_ORDER.index(k) if k in GRID_ORDER else len(GRID_ORDER), k)
+    )
     return [dict(zip(keys, values, strict=True)) for values in itertools.product(*(grid[k] for k in keys))]
 
 
+def _short(key: str) -> str:
+    return SHORT.get(key, key.replace("_", ""))
+
+
+def _fmt(v) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def point_id(point: dict) -> str:
-    """A path-safe name of a grid point, e.g. lr0.01_step1_mask0.5_mixfull (values never contain '_')."""
-    return "_".join(f"{SHORT[k]}{v:g}" if isinstance(v, float) else f"{SHORT[k]}{v}" for k, v in point.items())
+    """A path-safe name of a grid point, e.g. lr0.01_step1_mask0.5_mixfull: each key's short name
+    (lr, step, mask, mix, else the key without underscores) followed by its value."""
+    return "_".join(f"{_short(k)}{_fmt(v)}" for k, v in point.items())
 
 
-def parse_point(pid: str) -> dict:
+def _value(text: str, prop: dict):
+    kind = prop.get("type")
+    if kind == "boolean":
+        return {"true": True, "false": False}[text]
+    if kind == "integer":
+        if not re.fullmatch(r"-?[0-9]+", text):
+            raise ValueError(text)
+        return int(text)
+    if kind == "number":
+        if not re.fullmatch(r"-?[0-9.]+(e[+-]?[0-9]+)?", text):
+            raise ValueError(text)
+        return float(text)
+    if "enum" in prop and text not in prop["enum"]:
+        raise ValueError(text)
+    return text
+
+
+def parse_point(pid: str, method: str) -> dict:
+    """The grid point a :func:`point_id` names, for a run of ``method``."""
+    props = hyper_props(method)
+    shorts = sorted(((_short(k), k) for k in props), key=lambda t: -len(t[0]))
     out = {}
     for part in pid.split("_"):
-        for key, short in SHORT.items():
-            val = part[len(short) :]
-            if part.startswith(short) and val and val.isalpha() == (key == "mixture"):
-                out[key] = val if key == "mixture" else int(val) if key == "lr_step" else float(val)
-                break
+        for short, key in shorts:
+            if part.startswith(short) and len(part) > len(short):
+                try:
+                    out[key] = _value(part[len(short) :], props[key])
+                    break
+                except (ValueError, KeyError):
+                    continue
         else:
-            raise ValueError(f"not a grid point id: {pid!r}")
+            raise ValueError(f"not a grid point id of method {method}: {pid!r} ({part!r})")
     return out
 
 
-def selected_hyper(selected_csv, instance: str, setting: str, forget: str) -> dict:
-    """The tuning stage's selected grid values of one instance, setting and forget set ({} if not tuned)."""
+def selected_hyper(selected_csv, instance: str, method: str, setting: str, forget: str) -> dict:
+    """The tuning stage's selected grid values of one instance (of ``method``), setting and forget set
+    ({} if not tuned)."""
     with open(selected_csv, newline="") as f:
         for row in csv.DictReader(f):
             if (row["method"], row["setting"], row["forget"]) == (instance, setting, forget):
-                return parse_point(row["point"])
+                return parse_point(row["point"], method)
     return {}

@@ -9,9 +9,10 @@ import pandas as pd
 from .hyper import parse_point
 
 
-def select(grid: pd.DataFrame) -> pd.DataFrame:
+def select(grid: pd.DataFrame, methods: dict[str, str]) -> pd.DataFrame:
     """Per (method, setting, forget): the grid point with the smallest mean avg_gap over model seeds
-    (ties: the first point in grid order)."""
+    (ties: the first point in grid order), with its values as columns. ``methods`` maps each method
+    instance (the grid's ``method`` column) to its registry method."""
     mean = grid.groupby(["method", "setting", "forget", "point"], sort=False)["avg_gap"].mean().reset_index()
     mean = mean[mean["avg_gap"].notna()]
     best = mean.loc[mean.groupby(["method", "setting", "forget"], sort=False)["avg_gap"].idxmin()]
@@ -24,7 +25,7 @@ def select(grid: pd.DataFrame) -> pd.DataFrame:
                 "forget": r["forget"],
                 "point": r["point"],
                 "avg_gap": r["avg_gap"],
-                **parse_point(r["point"]),
+                **parse_point(r["point"], methods[r["method"]]),
             }
         )
     return pd.DataFrame(rows)

@@ -11,7 +11,14 @@ from amunflow.smk import run
 
 
 def main(smk, logfile):
-    chosen = select_job(smk.input.metrics, smk.params.mia_column, smk.output.grid, smk.output.selected, smk.output.html)
+    chosen = select_job(
+        smk.input.metrics,
+        smk.params.mia_column,
+        smk.params.methods,
+        smk.output.grid,
+        smk.output.selected,
+        smk.output.html,
+    )
     logging.info("selected:\n%s", chosen.to_string())
 
 

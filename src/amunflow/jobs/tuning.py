@@ -12,12 +12,12 @@ from ..tables import add_gaps
 from ..tuning import select
 
 
-def select_job(metric_csvs, mia_column: str, out_grid, out_selected, out_html=None) -> pd.DataFrame:
+def select_job(metric_csvs, mia_column: str, methods: dict, out_grid, out_selected, out_html=None) -> pd.DataFrame:
     """All tuning runs' metrics (+ the tuning set's retrains) -> the grid with gaps and the selection."""
     runs = pd.concat([pd.read_csv(p) for p in metric_csvs], ignore_index=True)
     runs = add_gaps(runs, mia_column)
     grid = runs[runs["method"] != "retrain"].copy()
-    chosen = select(grid)
+    chosen = select(grid, methods)
     if chosen.empty or chosen["avg_gap"].map(math.isnan).any():
         raise UserError("no tuning run has a finite average gap; check the tuning logs.")
     with atomic_path(out_grid) as tmp:
