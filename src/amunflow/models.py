@@ -96,6 +96,23 @@ class VGG19BN(nn.Module):
         return self.classifier(self.features(x).flatten(1))
 
 
+def stages(model: nn.Module) -> tuple[list[list[nn.Module]], nn.Module]:
+    """The network's stages in order (ResNet-18: layer1..layer4; VGG-19: the conv groups between
+    max-pools) and its classifier, for methods that act on the last k stages (CF-k, EU-k). The stem
+    (ResNet's first conv and BN) belongs to no stage."""
+    if isinstance(model, ResNet18):
+        return [[model.layer1], [model.layer2], [model.layer3], [model.layer4]], model.linear
+    if isinstance(model, VGG19BN):
+        groups, cur = [], []
+        for m in model.features:
+            cur.append(m)
+            if isinstance(m, nn.MaxPool2d):
+                groups.append(cur)
+                cur = []
+        return groups, model.classifier
+    raise TypeError(f"no stage list for {type(model).__name__}")
+
+
 def build_model(cfg: dict, num_classes: int, image_size: int = 32) -> nn.Module:
     """Build the network named by the ``model`` config section (or part of one: the schema's defaults
     fill the rest, and its checks apply)."""

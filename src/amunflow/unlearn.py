@@ -7,6 +7,7 @@ A method never indexes the dataset itself: it asks a :class:`DataViews` for D_F,
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -165,35 +166,52 @@ def _as_float(x: torch.Tensor) -> torch.Tensor:
 
 
 class Trainer:
-    """SGD + StepLR over phases of data, with optional saliency mask and extra loss terms.
+    """An optimizer + StepLR over phases of data, with optional saliency mask and extra loss terms.
+
+    SGD with the recipe's momentum and weight decay, or Adam when the method's ``optimizer``
+    hyperparameter says so (Bad Teacher, UNSIR). ``params`` limits training to some parameters
+    (CF-k, EU-k: the others get no gradient and stay bit-identical); ``bn_train=False`` keeps
+    BatchNorm on its running statistics (NG+, CF-k, EU-k, as their reference code).
 
     With a mask, masked-out entries get no gradient, no weight decay and no momentum, so they stay
     bit-identical (hyperparameter ``leaky_mask: true`` reproduces the AMUN code, where SGD's weight
     decay still moves them)."""
 
-    def __init__(self, run: Run):
+    def __init__(self, run: Run, params: list[torch.nn.Parameter] | None = None, bn_train: bool = True):
         self.run, self.hp, self.model = run, run.hp, run.model
         self.mask = run.mask
+        self.bn_train = bn_train
         self.strict_mask = self.mask is not None and not self.hp.extra["leaky_mask"]
-        wd = 0.0 if self.strict_mask else self.hp.weight_decay
         self.params = dict(self.model.named_parameters())
+        self.trained = list(self.model.parameters()) if params is None else list(params)
         self.net = torch.compile(self.model) if self.hp.compile else self.model
-        self.opt = torch.optim.SGD(self.model.parameters(), lr=self.hp.lr, momentum=self.hp.momentum, weight_decay=wd)
-        self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=self.hp.lr_step, gamma=self.hp.lr_gamma)
+        self.new_optimizer()
         self.gen = torch.Generator(device=run.device).manual_seed(run.seed)
         self.bar = tqdm(
             desc="unlearn steps", file=run.progress_file, mininterval=30, ascii=True, disable=run.progress_file is False
         )
         self.t0, self.cpu0 = time.perf_counter(), time.process_time()
 
-    def step(self, x, y, sign: float = 1.0, extra_loss: Callable | None = None):
-        """One SGD step on CE (sign -1: gradient ascent), plus ``extra_loss(model)`` if given."""
-        self.model.train()
+    def new_optimizer(self) -> None:
+        """A fresh optimizer and schedule (UNSIR's repair phase starts one, as its reference code)."""
+        wd = 0.0 if self.strict_mask else self.hp.weight_decay
+        kind = self.hp.extra.get("optimizer", "sgd")
+        if kind == "adam":
+            self.opt = torch.optim.Adam(self.trained, lr=self.hp.lr, weight_decay=wd)
+        elif kind == "sgd":
+            self.opt = torch.optim.SGD(self.trained, lr=self.hp.lr, momentum=self.hp.momentum, weight_decay=wd)
+        else:
+            raise ValueError(f"unknown optimizer {kind!r}; use sgd or adam")
+        self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=self.hp.lr_step, gamma=self.hp.lr_gamma)
+
+    def forward(self, x, train: bool = True) -> torch.Tensor:
+        """fp32 logits of the model being trained (BN in train mode unless the trainer says otherwise)."""
+        self.model.train(train and self.bn_train)
         with autocast(self.run.device, self.hp.precision):
-            out = self.net(x)
-        loss = sign * F.cross_entropy(out.float(), y)
-        if extra_loss is not None:
-            loss = loss + extra_loss(self.model)
+            return self.net(x).float()
+
+    def update(self, loss: torch.Tensor, n: int) -> torch.Tensor:
+        """One optimizer step on ``loss``, which was computed from ``n`` samples."""
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if self.mask is not None:
@@ -204,23 +222,40 @@ class Trainer:
                     if self.strict_mask and self.hp.weight_decay:
                         p.grad.add_(p.detach() * m, alpha=self.hp.weight_decay)
         self.opt.step()
-        self.run.stats["sample_steps"] += len(y)
+        self.run.stats["sample_steps"] += n
         self.bar.update(1)
         return loss.detach()
 
-    def pass_over(self, parts: list[Part], sign=1.0, shuffle=True, relabel: Callable | None = None, extra_loss=None):
-        """One pass over the concatenation of ``parts``; returns the mean loss (a device tensor)."""
+    def step(self, x, y, sign: float = 1.0, extra_loss: Callable | None = None, loss_fn: Callable | None = None):
+        """One step on CE (or ``loss_fn(logits, y, x)``; sign -1: gradient ascent), plus
+        ``extra_loss(model)`` if given."""
+        out = self.forward(x)
+        loss = sign * (F.cross_entropy(out, y) if loss_fn is None else loss_fn(out, y, x))
+        if extra_loss is not None:
+            loss = loss + extra_loss(self.model)
+        return self.update(loss, len(y))
+
+    def batches(self, parts: list[Part], shuffle: bool = True, batch_size: int | None = None):
+        """(images, labels) of one pass over the concatenation of ``parts``, each sample once."""
         mix = Mixture(parts)
-        total = torch.zeros((), device=self.run.device)
         seen = self.run.stats["seen"]
-        for p in mix.parts:  # a pass sees every sample of every part exactly once
+        for p in mix.parts:
             seen[p.name] = seen.get(p.name, 0) + len(p)
-        for idx in mix.batches(self.hp.batch_size, self.gen, shuffle):
-            x, y = mix.gather(idx, self.gen, self.hp)
+        for idx in mix.batches(batch_size or self.hp.batch_size, self.gen, shuffle):
+            yield mix.gather(idx, self.gen, self.hp)
+
+    def pass_over(
+        self, parts: list[Part], sign=1.0, shuffle=True, relabel: Callable | None = None, extra_loss=None, loss_fn=None
+    ):
+        """One pass of steps over the concatenation of ``parts``; returns the mean loss (a device tensor)."""
+        total = torch.zeros((), device=self.run.device)
+        n = 0
+        for x, y in self.batches(parts, shuffle):
             if relabel is not None:
                 y = relabel(x, y)
-            total += self.step(x, y, sign, extra_loss) * len(y)
-        return total / max(len(mix), 1)
+            total += self.step(x, y, sign, extra_loss, loss_fn) * len(y)
+            n += len(y)
+        return total / max(n, 1)
 
     def end_epoch(self, epoch: int, loss) -> None:
         loss = float(loss)
@@ -235,13 +270,17 @@ class Trainer:
         self.run.stats["cpu_time_s"] = time.process_time() - self.cpu0
 
 
-def fit(run: Run, epoch_parts: Callable[[int], list[Part]], extra_loss=None, relabel=None):
-    """The common case: every epoch, one shuffled pass of CE descent over ``epoch_parts(epoch)``."""
-    tr = Trainer(run)
+def fit(run: Run, epoch_parts: Callable[[int], list[Part]], extra_loss=None, relabel=None, loss_fn=None, **trainer):
+    """The common case: every epoch, one shuffled pass of descent over ``epoch_parts(epoch)`` on CE (or
+    ``loss_fn``; ``trainer``: :class:`Trainer` options)."""
+    tr = Trainer(run, **trainer)
     try:
         for epoch in range(run.hp.epochs):
             loss = tr.pass_over(
-                epoch_parts(epoch), extra_loss=extra_loss(epoch) if extra_loss else None, relabel=relabel
+                epoch_parts(epoch),
+                extra_loss=extra_loss(epoch) if extra_loss else None,
+                relabel=relabel,
+                loss_fn=loss_fn,
             )
             tr.end_epoch(epoch, loss)
     finally:
@@ -253,6 +292,35 @@ def random_wrong_labels(y: torch.Tensor, num_classes: int, gen: torch.Generator)
     """Uniform labels over the classes other than y (RL)."""
     shift = torch.randint(1, num_classes, y.shape, device=y.device, generator=gen)
     return (y + shift) % num_classes
+
+
+@contextlib.contextmanager
+def timed(run: Run):
+    """Record the wall and CPU time of a method that does not train through a :class:`Trainer`."""
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    try:
+        yield
+    finally:
+        run.stats["wall_time_s"] = time.perf_counter() - t0
+        run.stats["cpu_time_s"] = time.process_time() - cpu0
+
+
+def unaugmented(part: Part) -> Part:
+    """The same samples without crop and flip (methods whose reference code trains on raw images)."""
+    return Part(part.name, part.x, part.y, False)
+
+
+def random_share(part: Part, share: float, gen: torch.Generator, name: str | None = None) -> Part:
+    """A random ``share`` of a part's samples (at least one), drawn with ``gen``."""
+    k = max(1, round(share * len(part)))
+    idx = torch.randperm(len(part), device=part.y.device, generator=gen)[:k]
+    return Part(name or part.name, part.x[idx], part.y[idx], part.augment)
+
+
+def teacher_logits(teacher: torch.nn.Module, x: torch.Tensor, run: Run) -> torch.Tensor:
+    """fp32 logits of a frozen (eval-mode) model, without gradients."""
+    with torch.no_grad(), autocast(run.device, run.hp.precision):
+        return teacher(x).float()
 
 
 def frozen_copy(model: torch.nn.Module) -> torch.nn.Module:

@@ -105,6 +105,8 @@ def unlearn_job(
         cpu_time_s=run.stats.get("cpu_time_s"),
         sample_steps=run.stats["sample_steps"],
         extra_grad_evals=run.stats["extra_grad_evals"] + prep_grad_evals,
+        # the method's own work (what its registry cost counts): SGD steps and its other gradients
+        method_work=run.stats["sample_steps"] + run.stats["extra_grad_evals"],
         seen=run.stats["seen"],
         l2_moved=param_distance({k: v.cpu() for k, v in model.state_dict().items()}, source),
         final_accuracy=final,

@@ -54,6 +54,93 @@ L1 = {
     },
 }
 
+NGPLUS = {
+    "alpha": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "default": 0.95,
+        "description": "weight of the D_R descent term; 1 - alpha weighs the D_F ascent term",
+    }
+}
+SCRUB = {
+    "alpha": {"type": "number", "minimum": 0, "default": 0.5, "description": "weight of the KL term on D_R"},
+    "gamma": {"type": "number", "minimum": 0, "default": 1.0, "description": "weight of the CE term on D_R"},
+    "kd_T": {"type": "number", "exclusiveMinimum": 0, "default": 4.0, "description": "distillation temperature"},
+    "msteps": {
+        "type": "integer",
+        "minimum": 0,
+        "default": 3,
+        "description": "epochs that start with a max pass over D_F",
+    },
+    "forget_batch_size": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 16,
+        "description": "batch size of the max passes",
+    },
+}
+SSD = {
+    "selection_weighting": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "default": 10.0,
+        "description": "alpha: dampen entries whose D_F importance exceeds alpha x their D importance",
+    },
+    "dampening_constant": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "default": 1.0,
+        "description": "lambda: a selected entry is scaled by min(lambda x imp_D / imp_F, 1)",
+    },
+}
+ADAM = {
+    "optimizer": {
+        "type": "string",
+        "enum": ["adam", "sgd"],
+        "default": "adam",
+        "description": "adam (the reference code's; momentum unused) or the recipe's SGD",
+    }
+}
+BAD_TEACHER = {
+    "kd_T": {"type": "number", "exclusiveMinimum": 0, "default": 1.0, "description": "distillation temperature"},
+    "retain_share": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "default": 0.3,
+        "description": "share of D_R distilled from the original (drawn once per run)",
+    },
+    **ADAM,
+}
+UNSIR = {
+    "noise_steps": {"type": "integer", "minimum": 1, "default": 25, "description": "Adam steps of the noise"},
+    "noise_lr": {"type": "number", "exclusiveMinimum": 0, "default": 0.1, "description": "learning rate of the noise"},
+    "noise_reg": {"type": "number", "minimum": 0, "default": 0.1, "description": "weight of the noise's L2 energy"},
+    "impair_retain_share": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "default": 0.1,
+        "description": "share of D_R mixed with the noise in the impair phase",
+    },
+    **ADAM,
+}
+LAST_K = {
+    "k": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 1,
+        "description": "stages trained (with the classifier), from the last",
+    },
+    "prox": {
+        "type": "number",
+        "minimum": 0,
+        "default": 0.1,
+        "description": "weight of the L2 pull towards the starting values (Deep Unlearn's sgda_weight_decay)",
+    },
+}
+
 REGISTRY: dict[str, Method] = {
     "amun": Method(
         "amun", "AMUN: fine-tune on D_A with D_R u D_F (or D_F alone)", needs_adv=True, params={"mixture": MIXTURE}
@@ -71,6 +158,17 @@ REGISTRY: dict[str, Method] = {
     "bs": Method("bs", "BS: boundary shrinking with FGSM labels", params=BS),
     "l1_sparse": Method("l1_sparse", "l1-sparse: FT on D_R with an l1 penalty", settings=WITH_RETAIN, params=L1),
     "salun": Method("rl", "SalUn: RL with a saliency mask", needs_mask=True, params=MASK),
+    "ngplus": Method(
+        "ngplus", "NG+: descent on D_R and ascent on D_F in one step", settings=WITH_RETAIN, params=NGPLUS
+    ),
+    "scrub": Method("scrub", "SCRUB: max-min distillation from the original", settings=WITH_RETAIN, params=SCRUB),
+    "ssd": Method("ssd", "SSD: dampen parameters important to D_F (no training)", settings=WITH_RETAIN, params=SSD),
+    "bad_teacher": Method("bad_teacher", "Bad Teacher: distill D_F from a random network", params=BAD_TEACHER),
+    "unsir": Method("unsir", "UNSIR: error-maximizing noise, impair, repair", settings=WITH_RETAIN, params=UNSIR),
+    "cfk": Method("cfk", "CF-k: fine-tune the last k stages on D_R", settings=WITH_RETAIN, params=LAST_K),
+    "euk": Method(
+        "euk", "EU-k: re-initialise and retrain the last k stages on D_R", settings=WITH_RETAIN, params=LAST_K
+    ),
 }
 
 __all__ = ["REGISTRY", "SETTINGS", "Method"]

@@ -16,8 +16,10 @@ class Method:
     ``amunflow.methods`` (``"amun"``) or absolute (``"my_lab.methods.foo"``):
 
     * ``run(r: amunflow.unlearn.Run) -> model``: the method itself;
-    * ``cost(setting, hp, n_forget, n_retain) -> int``: the SGD sample-steps one run takes (what
-      ``amunflow-estimate`` adds up), from the resolved hyperparameters ``hp``.
+    * ``cost(setting, hp, n_forget, n_retain) -> int``: the work of one run in sample-steps (one
+      forward and backward pass of one sample: SGD steps, and gradients taken for other ends such as
+      BS's FGSM, SSD's importances or UNSIR's noise), from the resolved hyperparameters ``hp``; what
+      ``amunflow-estimate`` adds up.
 
     The module is imported only when a run or an estimate needs it."""
 

@@ -53,4 +53,5 @@ def run(r):
 
 
 def cost(setting, hp, n_forget, n_retain):
-    return epochs_over(hp, retain_if_allowed(setting, n_retain), n_forget)
+    # the D_F pass costs two gradients per sample: the FGSM step through the teacher and the SGD step
+    return epochs_over(hp, retain_if_allowed(setting, n_retain), 2 * n_forget)

@@ -1,0 +1,250 @@
+"""The baselines beyond the paper's (NG+, SCRUB, SSD, Bad Teacher, UNSIR, CF-k, EU-k): behaviour on a
+tiny trained model, and written-out reference computations where the method is a formula."""
+
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from amunflow import UserError
+from amunflow.hyper import resolve_hyper, settings_of
+from amunflow.methods import REGISTRY
+from amunflow.methods.bad_teacher import incompetent_teacher, kl_mean
+from amunflow.methods.cfk import last_k
+from amunflow.methods.euk import reinitialize
+from amunflow.methods.scrub import distill_kl
+from amunflow.methods.unsir import error_maximizing_noise
+from amunflow.models import build_model
+from amunflow.unlearn import AccessError
+
+from .test_methods import make_run, setup  # noqa: F401  (setup is a fixture)
+
+NEW = ["ngplus", "scrub", "ssd", "bad_teacher", "unsir", "cfk", "euk"]
+
+
+def images(data, idx):
+    return torch.as_tensor(data.train_x[idx]).float() / 255
+
+
+def mean_ce(model, data, idx):
+    model.eval()
+    with torch.no_grad():
+        return float(F.cross_entropy(model(images(data, idx)), torch.as_tensor(data.train_y[idx]).long()))
+
+
+def logits(model, data, idx):
+    model.eval()
+    with torch.no_grad():
+        return model(images(data, idx))
+
+
+def test_ngplus_one_epoch_is_the_written_out_loop(setup):  # noqa: F811
+    data, model, forget, retain, _ = setup
+    run = make_run(setup, "ngplus", epochs=1, lr=0.02, alpha=0.8, batch_size=48)
+    ref = copy.deepcopy(run.model).eval()
+    # the written-out loop: eval-mode BN, raw images, D_F batches cycled under the D_R pass
+    gen = torch.Generator().manual_seed(run.seed)
+    pf = torch.randperm(len(forget), generator=gen)  # the D_F pass is drawn first, then the D_R pass
+    pr = torch.randperm(len(retain), generator=gen)
+    fb = [pf[i : i + 48] for i in range(0, len(forget), 48)]
+    xf_all, yf_all = images(data, forget), torch.as_tensor(data.train_y[forget]).long()
+    xr_all, yr_all = images(data, retain), torch.as_tensor(data.train_y[retain]).long()
+    opt = torch.optim.SGD(ref.parameters(), lr=0.02, momentum=0.9, weight_decay=5e-4)
+    for j, i in enumerate(range(0, len(retain), 48)):
+        r_idx, f_idx = pr[i : i + 48], fb[j % len(fb)]
+        loss = 0.8 * F.cross_entropy(ref(xr_all[r_idx]), yr_all[r_idx]) - 0.2 * F.cross_entropy(
+            ref(xf_all[f_idx]), yf_all[f_idx]
+        )
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    REGISTRY["ngplus"].run(run)
+    for (n, a), b in zip(run.model.state_dict().items(), ref.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=n)
+    assert run.stats["sample_steps"] == REGISTRY["ngplus"].cost("with_retain", run.hp.__dict__, 40, 200)
+
+
+def test_ngplus_lowers_retain_loss_and_raises_forget_loss(setup):  # noqa: F811
+    data, _, forget, retain, _ = setup
+    # (this toy network trains unstably with BN frozen above lr ~0.005, so the lr is small)
+    run = make_run(setup, "ngplus", epochs=3, lr=0.003, alpha=0.85)
+    before = mean_ce(run.model, data, retain), mean_ce(run.model, data, forget)
+    REGISTRY["ngplus"].run(run)
+    after = mean_ce(run.model, data, retain), mean_ce(run.model, data, forget)
+    assert after[0] < before[0] - 0.02 and after[1] > before[1] + 0.05, (before, after)
+
+
+def test_distill_kl_is_the_per_sample_formula():
+    g = torch.Generator().manual_seed(0)
+    s, t = torch.randn(5, 7, generator=g), torch.randn(5, 7, generator=g)
+    T = 4.0
+    by_hand = 0.0
+    for i in range(5):
+        ps = [math.exp(v / T) for v in s[i].tolist()]
+        pt = [math.exp(v / T) for v in t[i].tolist()]
+        ps, pt = [v / sum(ps) for v in ps], [v / sum(pt) for v in pt]
+        by_hand += sum(b * (math.log(b) - math.log(a)) for a, b in zip(ps, pt, strict=True))
+    assert float(distill_kl(s, t, T)) == pytest.approx(by_hand / 5 * T**2, rel=1e-5)
+    # Bad Teacher's: the same divergence at T, averaged over batch x classes, no T^2
+    assert float(kl_mean(s, t, T)) == pytest.approx(by_hand / 5 / 7, rel=1e-5)
+
+
+def test_scrub_max_steps_raise_the_kl_to_the_teacher_on_forget(setup):  # noqa: F811
+    data, model, forget, retain, _ = setup
+    # min steps switched off (zero weights, no momentum or decay): what moves is the max steps' doing
+    run = make_run(setup, "scrub", epochs=1, msteps=1, alpha=0.0, gamma=0.0, lr=0.05, momentum=0.0, weight_decay=0.0)
+    teacher = logits(model, data, forget)
+    REGISTRY["scrub"].run(run)
+    kl_forget = float(distill_kl(logits(run.model, data, forget), teacher, 4.0))
+    assert kl_forget > 0.05
+    # and with msteps 0 the same run leaves the weights where they were
+    still = make_run(setup, "scrub", epochs=1, msteps=0, alpha=0.0, gamma=0.0, lr=0.05, momentum=0.0, weight_decay=0.0)
+    REGISTRY["scrub"].run(still)
+    for a, b in zip(still.model.parameters(), model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert run.stats["sample_steps"] == REGISTRY["scrub"].cost("with_retain", run.hp.__dict__ | run.hp.extra, 40, 200)
+
+
+def test_scrub_min_steps_keep_the_student_near_the_teacher_on_retain(setup):  # noqa: F811
+    data, model, forget, retain, _ = setup
+    run = make_run(setup, "scrub", epochs=3, msteps=1, lr=0.01, batch_size=32, forget_batch_size=16)
+    REGISTRY["scrub"].run(run)
+    kl_r = float(distill_kl(logits(run.model, data, retain), logits(model, data, retain), 4.0))
+    kl_f = float(distill_kl(logits(run.model, data, forget), logits(model, data, forget), 4.0))
+    assert kl_f > kl_r
+
+
+def test_ssd_dampens_exactly_the_selected_entries_and_takes_no_step(setup):  # noqa: F811
+    data, model, forget, retain, _ = setup
+    alpha, lam = 5.0, 0.5
+    # one batch per pass, so each importance is the squared gradient of the mean CE over the whole set
+    run = make_run(setup, "ssd", batch_size=1000, selection_weighting=alpha, dampening_constant=lam)
+    ref = copy.deepcopy(run.model).eval()
+
+    def sq_grad(idx):
+        ref.zero_grad()
+        F.cross_entropy(ref(images(data, idx)), torch.as_tensor(data.train_y[idx]).long()).backward()
+        return {n: p.grad.detach() ** 2 for n, p in ref.named_parameters()}
+
+    imp_f = sq_grad(forget)
+    imp_d = sq_grad(torch.cat([torch.as_tensor(retain), torch.as_tensor(forget)]).numpy())
+    before = {n: p.detach().clone() for n, p in ref.named_parameters()}
+    REGISTRY["ssd"].run(run)
+    after = dict(run.model.named_parameters())
+    n_sel = n_kept = 0
+    for n, p0 in before.items():
+        sel = imp_f[n] > alpha * imp_d[n]
+        expect = p0 * torch.where(sel, torch.clamp(lam * imp_d[n] / imp_f[n], max=1.0), torch.ones_like(p0))
+        torch.testing.assert_close(after[n].detach(), expect, rtol=1e-4, atol=1e-7, msg=n)
+        assert torch.equal(after[n].detach()[~sel], p0[~sel]), n  # unselected entries: bit-identical
+        n_sel, n_kept = n_sel + int(sel.sum()), n_kept + int((~sel).sum())
+    assert n_sel > 0 and n_kept > 0 and run.stats["dampened"] == n_sel
+    assert run.stats["sample_steps"] == 0  # no gradient step
+    assert run.stats["extra_grad_evals"] == REGISTRY["ssd"].cost("with_retain", {}, len(forget), len(retain))
+    for (n, b), b0 in zip(run.model.named_buffers(), model.buffers(), strict=True):
+        assert torch.equal(b, b0), n  # BN statistics untouched (eval mode)
+
+
+def test_bad_teacher_pulls_forget_outputs_to_the_random_teacher(setup):  # noqa: F811
+    data, model, forget, retain, _ = setup
+    run = make_run(setup, "bad_teacher", epochs=4, lr=1e-3, batch_size=32)
+    bad = incompetent_teacher(model, run.seed + 104729)
+    # the incompetent teacher: same architecture, fresh weights, reproducible from the seed
+    again = incompetent_teacher(model, run.seed + 104729)
+    for a, b, c in zip(bad.parameters(), again.parameters(), model.parameters(), strict=True):
+        assert torch.equal(a, b) and a.shape == c.shape and not torch.equal(a, c)
+    t_bad, t_good = logits(bad, data, forget), logits(model, data, forget)
+    REGISTRY["bad_teacher"].run(run)
+    s_forget = logits(run.model, data, forget)
+    assert kl_mean(s_forget, t_bad, 1.0) < 0.5 * kl_mean(logits(model, data, forget), t_bad, 1.0)
+    assert kl_mean(s_forget, t_good, 1.0) > 0.01
+    # on D_R the targets are the original's: the student stays close to it there
+    s_retain, g_retain = logits(run.model, data, retain), logits(model, data, retain)
+    assert kl_mean(s_retain, g_retain, 1.0) < kl_mean(s_forget, t_good, 1.0)
+    n_retain_seen = max(1, round(0.3 * len(retain)))
+    assert run.stats["seen"] == {"forget": 4 * len(forget), "retain": 4 * n_retain_seen}
+
+
+def test_unsir_noise_raises_the_loss_of_its_labels(setup):  # noqa: F811
+    data, model, forget, _, _ = setup
+    run = make_run(setup, "unsir", noise_steps=20)
+    y = torch.as_tensor(data.train_y[forget]).long()
+    start = torch.randn((len(y), 3, 16, 16), generator=torch.Generator().manual_seed(run.seed + 7))
+    noise = error_maximizing_noise(run.model, y, (3, 16, 16), run)
+    with torch.no_grad():
+        ce = lambda x: float(F.cross_entropy(run.model.eval()(x), y))  # noqa: E731
+        assert ce(noise) > ce(start) + 0.5
+    assert all(p.requires_grad for p in run.model.parameters())
+    assert run.stats["extra_grad_evals"] == 20 * len(y)
+    full = make_run(setup, "unsir", noise_steps=5, lr=1e-3)
+    REGISTRY["unsir"].run(full)
+    assert full.stats["sample_steps"] + full.stats["extra_grad_evals"] == REGISTRY["unsir"].cost(
+        "with_retain", full.hp.__dict__ | full.hp.extra, len(forget), 200
+    )
+
+
+@pytest.mark.parametrize("method", ["cfk", "euk"])
+@pytest.mark.parametrize("k", [1, 2])
+def test_last_k_leaves_the_first_layers_bit_identical(setup, method, k):  # noqa: F811
+    data, model, _, _, _ = setup
+    run = make_run(setup, method, k=k, lr=0.05)
+    before = copy.deepcopy(run.model.state_dict())
+    REGISTRY[method].run(run)
+    after = run.model.state_dict()
+    trained_prefixes = [f"layer{i}." for i in range(5 - k, 5)] + ["linear."]
+    for name, value in after.items():
+        trained = any(name.startswith(p) for p in trained_prefixes)
+        if not trained:
+            assert torch.equal(value, before[name]), name  # includes the BN statistics
+        elif name.endswith("running_mean") or name.endswith("running_var") or "num_batches" in name:
+            assert torch.equal(value, before[name]), name  # BN on running statistics, never updated
+    moved = [n for n, p in run.model.named_parameters() if not torch.equal(p.detach(), before[n])]
+    assert moved and all(any(n.startswith(p) for p in trained_prefixes) for n in moved)
+    assert all(p.requires_grad for p in run.model.parameters())  # frozen only for the run
+
+
+def test_euk_reinitializes_with_deep_unlearns_init():
+    torch.manual_seed(0)
+    model = build_model({"arch": "resnet18", "width": 8}, 4)
+    old = copy.deepcopy(model.state_dict())
+    modules = last_k(model, 1)
+    reinitialize(modules, seed=5)
+    conv = model.layer4[0].conv1
+    fan_out = conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1]
+    assert conv.weight.abs().max() <= math.sqrt(2) * math.sqrt(3 / fan_out) + 1e-7
+    assert not torch.equal(conv.weight, old["layer4.0.conv1.weight"])
+    lin = model.linear
+    assert lin.weight.abs().max() <= math.sqrt(6 / (lin.in_features + lin.out_features)) + 1e-7
+    assert torch.equal(lin.bias, torch.zeros_like(lin.bias))
+    bn = model.layer4[0].bn1
+    assert torch.equal(bn.weight, torch.ones_like(bn.weight)) and torch.equal(bn.bias, torch.zeros_like(bn.bias))
+    assert torch.equal(bn.running_mean, old["layer4.0.bn1.running_mean"])  # statistics kept, as the reference
+    assert torch.equal(model.layer3[0].conv1.weight, old["layer3.0.conv1.weight"])
+    again = build_model({"arch": "resnet18", "width": 8}, 4)
+    again.load_state_dict(old)
+    reinitialize(last_k(again, 1), seed=5)
+    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), model.state_dict().values(), strict=True))
+
+
+def test_last_k_counts_stages_and_always_adds_the_classifier():
+    resnet = build_model({"arch": "resnet18", "width": 8}, 4)
+    assert last_k(resnet, 1) == [resnet.layer4, resnet.linear]
+    assert last_k(resnet, 9) == [resnet.layer1, resnet.layer2, resnet.layer3, resnet.layer4, resnet.linear]
+    vgg = build_model({"arch": "vgg19_bn", "width": 8}, 4)
+    mods = last_k(vgg, 1)
+    assert mods[-1] is vgg.classifier and isinstance(mods[-2], torch.nn.MaxPool2d)
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in mods) == 4  # VGG-19's last group: 4 convolutions
+
+
+@pytest.mark.parametrize("method", [m for m in NEW if REGISTRY[m].settings == ("with_retain",)])
+def test_retain_only_methods_refuse_forget_only(setup, method):  # noqa: F811
+    run = make_run(setup, method, "forget_only", epochs=1)
+    with pytest.raises(AccessError):
+        REGISTRY[method].run(run)
+    cfg = {"settings": ["with_retain", "forget_only"], "common": {}, "methods": {"z": {"method": method}}}
+    assert settings_of(cfg, "z") == ["with_retain"]
+    cfg["methods"]["z"]["forget_only"] = {"lr": 0.1}
+    with pytest.raises(UserError, match=r"unlearn\.methods\.z\.forget_only: .*needs the retain set"):
+        resolve_hyper(cfg, "z", "forget_only")
