@@ -105,6 +105,10 @@ def test_the_baselines_overlay_merges_as_snakemake_merges_it():
             lambda c: c.update(sequential={"enabled": True, "requests": 27, "methods": [], "adaptive": []}),
             r"sequential\.requests: 27 requests cannot split forget_sets\[0\] \(26 samples\)",
         ),
+        (
+            lambda c: c.update(sequential={"enabled": True, "methods": ["ft"], "settings": ["forget_only"]}),
+            r"sequential\.methods: 'ft' runs in \['with_retain'\], none of sequential\.settings \['forget_only'\]",
+        ),
     ],
 )
 def test_bad_configs_rejected_with_one_clear_sentence(edit, match):

@@ -35,7 +35,7 @@ def test_sequential_requests_chain_models_and_adaptive_da(tmp_path):
     def model(name, k):
         return seq / "models" / name / "with_retain" / "random0.25" / "split1" / "seed1" / f"req{k}.pt"
 
-    for name in ("amun", "rl", "amun_adaptive"):
+    for name in ("amun", "rl", "scrub", "amun_adaptive"):
         for k in range(3):
             side = json.loads(model(name, k).with_suffix(".json").read_text())
             prev = original if k == 0 else model(name, k - 1)
@@ -50,7 +50,7 @@ def test_sequential_requests_chain_models_and_adaptive_da(tmp_path):
         _, attrs = read_adversarial(da)
         assert attrs["checkpoint_hash"] == file_hash(original if k == 0 else model("amun_adaptive", k - 1))
     summary = pd.read_csv(str(seq / "summary.csv"))
-    assert len(summary) == 9 and set(summary["request"]) == {0, 1, 2}
+    assert len(summary) == 12 and set(summary["request"]) == {0, 1, 2}
     assert np.allclose(summary["fr_minus_ft"], summary["fr_auc"] - summary["ft_auc"])
     cum = load_split(seq / "splits" / "random0.25" / "split1" / "cum2.h5")
     assert len(cum.forget) == 48  # metrics after the last request cover the whole forget set

@@ -147,6 +147,13 @@ def _check_sequential(config: dict) -> None:
         for name in q[key]:
             if name not in config["unlearn"]["methods"]:
                 raise UserError(f"config key sequential.{key}: {name!r} is not in unlearn.methods; add it there first.")
+    for name in q["methods"]:
+        runs_in = settings_of(config["unlearn"], name)
+        if not [s for s in runs_in if not q["settings"] or s in q["settings"]]:
+            raise UserError(
+                f"config key sequential.methods: {name!r} runs in {runs_in or 'no configured setting'}, none of "
+                f"sequential.settings {q['settings'] or config['unlearn']['settings']}; add a setting it supports."
+            )
     for name in q["adaptive"]:
         if not REGISTRY[method_of(config["unlearn"], name)].needs_adv:
             raise UserError(f"config key sequential.adaptive: {name!r} does not use D_A; list AMUN instances only.")

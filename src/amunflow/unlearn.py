@@ -318,7 +318,7 @@ def random_share(part: Part, share: float, gen: torch.Generator, name: str | Non
 
 
 def teacher_logits(teacher: torch.nn.Module, x: torch.Tensor, run: Run) -> torch.Tensor:
-    """fp32 logits of a frozen (eval-mode) model, without gradients."""
+    """Logits of a frozen (eval-mode) model in the run's precision, returned as float32, without gradients."""
     with torch.no_grad(), autocast(run.device, run.hp.precision):
         return teacher(x).float()
 
