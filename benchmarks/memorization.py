@@ -37,6 +37,7 @@ def main(argv=None):
     ap.add_argument("--lr-step", type=int, default=40)
     ap.add_argument("--weight-decay", type=float, nargs="+", default=[5e-4])
     ap.add_argument("--nesterov", action="store_true")
+    ap.add_argument("--crop-padding", type=int, nargs="+", default=[4], help="random-crop padding (0: flips only)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -47,9 +48,10 @@ def main(argv=None):
             Path(tmp) / "d.h5",
         )
     print(f"{len(data.train_y)} training / {len(data.test_y)} test images, width {args.width}, {dev}\n")
-    print("| schedule | lr | weight decay | epochs | train acc (eval) | test acc | minutes |")
-    print("|---|---|---|---|---|---|---|")
-    for schedule, lr, wd, epochs in itertools.product(args.schedule, args.lr, args.weight_decay, args.epochs):
+    print("| schedule | lr | weight decay | crop padding | epochs | train acc (eval) | test acc | minutes |")
+    print("|---|---|---|---|---|---|---|---|")
+    grid = itertools.product(args.schedule, args.lr, args.weight_decay, args.crop_padding, args.epochs)
+    for schedule, lr, wd, pad, epochs in grid:
         cfg = TrainConfig.from_config(
             {
                 "epochs": epochs,
@@ -58,6 +60,7 @@ def main(argv=None):
                 "schedule": schedule,
                 "lr_step": args.lr_step,
                 "nesterov": args.nesterov,
+                "crop_padding": pad,
                 "precision": "bf16",
                 "channels_last": True,
             }
@@ -69,7 +72,7 @@ def main(argv=None):
         minutes = (time.perf_counter() - t0) / 60
         tr = accuracy(model, torch.as_tensor(data.train_x), data.train_y, dev)
         te = accuracy(model, torch.as_tensor(data.test_x), data.test_y, dev)
-        print(f"| {schedule} | {lr} | {wd} | {epochs} | {tr:.1f} | {te:.1f} | {minutes:.1f} |", flush=True)
+        print(f"| {schedule} | {lr} | {wd} | {pad} | {epochs} | {tr:.1f} | {te:.1f} | {minutes:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ PAPER_PROTOCOL = {
     "dataset": "CIFAR-10 (torchvision), 50,000 training and 10,000 test images",
     "model": "ResNet-18 width 64 (block amun)",
     "train": "201 epochs, StepLR(40, 0.1), lr 0.1",
+    "augment": "crops padded by 4, flips",
     "runs": "3 model seeds x 3 split seeds x 3 runs",
     "rmia": "128 reference models",
 }
@@ -41,6 +42,10 @@ def protocol_differences(config: dict) -> list[str]:
         out.append(
             f"training {t['epochs']} epochs, {t['schedule']} schedule, lr {t['lr']} (paper: {PAPER_PROTOCOL['train']})"
         )
+    aug = t["augment"]
+    if aug != {"crop_padding": 4, "flip": True}:
+        flips = "flips" if aug["flip"] else "no flips"
+        out.append(f"crops padded by {aug['crop_padding']}, {flips} (paper: {PAPER_PROTOCOL['augment']})")
     n = (len(config["model_seeds"]), len(config["split_seeds"]), len(config["unlearn"]["runs"]))
     if n != (3, 3, 3):
         out.append(f"{n[0]} model seed(s) x {n[1]} split seed(s) x {n[2]} run(s) (paper: {PAPER_PROTOCOL['runs']})")
