@@ -11,8 +11,10 @@ from amunflow.metrics import (
     avg_gap,
     mis,
     rmia_aucs,
+    rmia_low_fpr,
     rmia_scores,
     taylor_soft_margin,
+    tpr_at_fpr,
     true_class_confidence,
 )
 from amunflow.models import param_distance
@@ -111,6 +113,46 @@ def test_rmia_aucs_draw_for_draw_as_the_amun_code(sizes):
     assert got == pytest.approx(want, abs=1e-12)
 
 
+def test_tpr_at_fpr_against_a_hand_computed_roc():
+    pos, neg = np.array([0.9, 0.8, 0.7, 0.3]), np.array([0.85, 0.5, 0.4, 0.2, 0.1])
+    # thresholds from the top: 0.9 -> (fpr 0, tpr 1/4), 0.85 -> (1/5, 1/4), 0.8 -> (1/5, 2/4),
+    # 0.7 -> (1/5, 3/4), 0.5 -> (2/5, 3/4), 0.4 -> (3/5, 3/4), 0.3 -> (3/5, 1), then (1, 1)
+    want = {0.0: 0.25, 0.1: 0.25, 0.2: 0.75, 0.5: 0.75, 0.6: 1.0, 1.0: 1.0}
+    assert {f: tpr_at_fpr(pos, neg, f) for f in want} == pytest.approx(want)
+    assert tpr_at_fpr(np.array([0.1]), np.array([0.9]), 0.0) == 0.0  # nothing found without a false alarm
+
+
+def direct_tpr_at_fpr(pos, neg, rate):
+    """Every threshold tried: flag scores >= it; the best TPR whose FPR stays within ``rate``."""
+    best = 0.0
+    for thr in np.r_[pos, neg]:
+        if np.mean(neg >= thr) <= rate:
+            best = max(best, float(np.mean(pos >= thr)))
+    return best
+
+
+@pytest.mark.parametrize("sizes", [(30, 200, 50), (25, 400, 1200)])
+def test_low_fpr_columns_on_the_ft_aucs_subsamples(sizes):
+    n_forget, n_retain, n_test = sizes
+    rs = np.random.RandomState(4)
+    scores = rs.normal(0, 1, n_forget + n_retain + n_test)
+    scores[:n_forget] += 1.5
+    forget = rs.permutation(n_forget + n_retain)[:n_forget]
+    retain = np.setdiff1d(np.arange(n_forget + n_retain), forget)
+    test = np.arange(n_forget + n_retain, len(scores))
+    n = min(sizes)
+    want = {"ft_tpr_at_1": [], "ft_tpr_at_01": []}
+    for seed in range(3):  # the FT AUC's draws (test first, then forget), as rmia_evaluate.py makes them
+        np.random.seed(seed)
+        t = np.random.choice(n_test, n, replace=False) if n_test > n else np.arange(n_test)
+        f = np.random.choice(n_forget, n, replace=False) if n_forget > n else np.arange(n_forget)
+        for col, rate in (("ft_tpr_at_1", 0.01), ("ft_tpr_at_01", 0.001)):
+            want[col].append(direct_tpr_at_fpr(scores[forget][f], scores[test][t], rate))
+    got = rmia_low_fpr(scores, forget, retain, test)
+    assert got == pytest.approx({k: 100 * np.mean(v) for k, v in want.items()})
+    assert 0 < got["ft_tpr_at_01"] <= got["ft_tpr_at_1"] < 100
+
+
 def test_rmia_aucs_directions():
     scores = np.r_[np.full(10, 0.9), np.full(10, 0.5), np.full(10, 0.1)]  # retain high, forget mid, test low
     retain, forget, test = np.arange(10), np.arange(10, 20), np.arange(20, 30)
@@ -177,6 +219,8 @@ def runs_frame():
         mis=0.0,
         fr_auc=0.0,
         rt_auc=0.0,
+        ft_tpr_at_1=0.0,
+        ft_tpr_at_01=0.0,
         l2_to_retrain=0.0,
         l2_moved=1.0,
         wall_time_s=1.0,

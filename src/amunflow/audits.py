@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .metrics import mis, rmia_aucs, rmia_scores, taylor_soft_margin, true_class_confidence
+from .metrics import LOW_FPRS, mis, rmia_aucs, rmia_low_fpr, rmia_scores, taylor_soft_margin, true_class_confidence
 from .models import param_distance
 from .splits import Split
 
@@ -30,6 +30,7 @@ METRIC_COLUMNS = [
     "ft_auc",
     "fr_auc",
     "rt_auc",
+    *LOW_FPRS,  # TPR of the FT attack at 1% and 0.1% FPR
     "l2_to_retrain",
     "l2_moved",  # how far unlearning moved the parameters from the model it started from
     # cost, in work first (the same on any machine and under any load), then CPU and wall time (both
@@ -78,8 +79,9 @@ def audit(
     if ref_signals is not None:
         scores = rmia_scores(signal(logits, y, rmia_cfg), ref_signals, rmia_cfg["gamma"])
         row.update(rmia_aucs(scores, split.forget, split.retain, test, tuple(rmia_cfg["auc_seeds"])))
+        row.update(rmia_low_fpr(scores, split.forget, split.retain, test, tuple(rmia_cfg["auc_seeds"])))
     else:
-        row.update(ft_auc=math.nan, fr_auc=math.nan, rt_auc=math.nan)
+        row.update(ft_auc=math.nan, fr_auc=math.nan, rt_auc=math.nan, **dict.fromkeys(LOW_FPRS, math.nan))
     arrays = {
         "confidence": conf.astype(np.float32),
         "rmia_score": scores.astype(np.float32),
