@@ -32,6 +32,7 @@ rule tune_unlearn:
         expect_split=lambda w: expect_split(w.forget, config["tuning_seed"]),
         expect_model=lambda w: expect_original(w.model_seed),
         code=lambda w: method_code(w.instance, w.setting),
+        record_divergence=True,  # a grid point may diverge: recorded, passed over by the selection
     script:
         "../workflow/scripts/unlearn.py"
 

@@ -4,7 +4,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from amunflow import UserError
+from amunflow.audits import ID_COLUMNS, METRIC_COLUMNS
 from amunflow.hyper import grid_points, parse_point, point_id
+from amunflow.jobs.tuning import select_job
 from amunflow.tuning import select
 
 from .helpers import CONFIGS, job_counts, snakemake
@@ -86,6 +89,27 @@ def test_selection_picks_the_smallest_mean_gap_on_a_hand_made_grid():
     assert chosen.loc["forget_only", "point"] == "lr0.1_step1"  # a tie keeps the first grid point
 
 
+def test_a_method_whose_every_point_diverged_is_named(tmp_path):
+    rows = [
+        dict(method="retrain", setting="reference", forget="random0.1", split_seed=2, model_seed=1, point=None,
+             unlearn_acc=90.0, retain_acc=99.0, test_acc=90.0, ft_auc=50.0),
+        dict(method="amun", setting="with_retain", forget="random0.1", split_seed=2, model_seed=1, point="lr0.01",
+             unlearn_acc=91.0, retain_acc=98.0, test_acc=89.0, ft_auc=52.0),
+        dict(method="ft", setting="with_retain", forget="random0.1", split_seed=2, model_seed=1, point="lr10"),
+    ]  # fmt: skip
+    paths = []
+    for i, r in enumerate(rows):
+        paths.append(tmp_path / f"{i}.csv")
+        row = {**r, "base_method": r["method"], "split_hash": "h", "run": 0}
+        pd.DataFrame([row], columns=ID_COLUMNS + ["point"] + METRIC_COLUMNS).to_csv(paths[-1], index=False)
+    out = [tmp_path / n for n in ("grid.csv", "selected.csv")]
+    with pytest.raises(UserError, match=r"no grid point of ft \(with_retain, random0.1\) gave .*\(lr10: diverged"):
+        select_job(paths, "ft_auc", {"amun": "amun", "ft": "ft"}, *out)
+    assert not out[1].exists()
+    select_job(paths[:2], "ft_auc", {"amun": "amun"}, *out)
+    assert pd.read_csv(out[1])["point"].tolist() == ["lr0.01"]
+
+
 @pytest.mark.workflow
 def test_tuning_stage_selects_and_final_runs_use_it_and_extending_the_grid_reruns_only_new_points(tmp_path):
     cfg_path = tmp_path / "tune.yaml"
@@ -95,6 +119,13 @@ def test_tuning_stage_selects_and_final_runs_use_it_and_extending_the_grid_rerun
     snakemake(work, "--configfile", str(cfg_path))
     res = work / "results"
     grid = pd.read_csv(str(res / "tuning" / "grid.csv"))
+    ft_grid = grid[grid["method"] == "ft"].set_index("point")
+    grid = grid[grid["method"] == "amun"]
+    # FT's lr 1e30 diverged: recorded in its sidecar, no metric, passed over by the selection
+    blown = res / "tuning" / "runs" / "ft" / "with_retain" / "random0.1" / "lr1e+30" / "seed1.json"
+    assert "diverged" in json.loads(blown.read_text())["diverged"]
+    assert ft_grid.loc["lr1e+30", ["unlearn_acc", "ft_auc", "avg_gap"]].isna().all()
+    assert ft_grid.loc["lr0.01", "avg_gap"] >= 0
     assert (
         sorted(grid["point"])
         == [
@@ -105,7 +136,9 @@ def test_tuning_stage_selects_and_final_runs_use_it_and_extending_the_grid_rerun
         ]
         and (grid["split_seed"] == 2).all()
     )
-    selected = pd.read_csv(str(res / "tuning" / "selected.csv")).iloc[0]
+    selected = pd.read_csv(str(res / "tuning" / "selected.csv")).set_index("method")
+    assert selected.loc["ft", "point"] == "lr0.01"
+    selected = selected.loc["amun"]
     assert selected["point"] == grid.loc[grid["avg_gap"].idxmin(), "point"]
     final = json.loads(
         (res / "unlearn" / "amun" / "with_retain" / "random0.1" / "split1" / "seed1" / "run1.json").read_text()
@@ -121,7 +154,7 @@ def test_tuning_stage_selects_and_final_runs_use_it_and_extending_the_grid_rerun
     ft = json.loads(
         (res / "unlearn" / "ft" / "with_retain" / "random0.1" / "split1" / "seed1" / "run1.json").read_text()
     )
-    assert ft["hyper"]["lr"] == 0.01  # not tuned: the configured value
+    assert ft["hyper"]["lr"] == 0.01  # the one point of its grid that did not diverge
     # the tuning runs used the tuning forget set, not the evaluation one
     run = json.loads(
         (
@@ -136,4 +169,4 @@ def test_tuning_stage_selects_and_final_runs_use_it_and_extending_the_grid_rerun
     ran = job_counts(again.stdout + again.stderr)
     assert ran.get("tune_unlearn") == 2 and ran.get("tune_evaluate") == 2, ran  # lr 0.01 x both mixtures
     assert not {"train_original", "train_retrain", "train_reference", "build_adversarial"} & set(ran), ran
-    assert len(pd.read_csv(str(res / "tuning" / "grid.csv"))) == 6
+    assert len(pd.read_csv(str(res / "tuning" / "grid.csv"))) == 8  # 6 of AMUN, 2 of FT

@@ -31,6 +31,10 @@ from .train import Recipe
 log = logging.getLogger(__name__)
 
 
+class Diverged(RuntimeError):
+    """An unlearning run whose loss or weights stopped being finite."""
+
+
 class AccessError(RuntimeError):
     """A method asked for data its access setting forbids."""
 
@@ -260,7 +264,7 @@ class Trainer:
     def end_epoch(self, epoch: int, loss) -> None:
         loss = float(loss)
         if not math.isfinite(loss):
-            raise RuntimeError(f"unlearning diverged: loss is {loss} in epoch {epoch + 1}; lower the learning rate.")
+            raise Diverged(f"unlearning diverged: loss is {loss} in epoch {epoch + 1}; lower the learning rate.")
         log.info("epoch %d/%d lr %.3g loss %.4f", epoch + 1, self.hp.epochs, self.opt.param_groups[0]["lr"], loss)
         self.sched.step()
 

@@ -27,6 +27,7 @@ def main(smk, logfile):
         expect_split=smk.params.expect_split,
         expect_model=smk.params.expect_model,
         chain=smk.params.get("chain"),
+        record_divergence=smk.params.get("record_divergence", False),
     )
 
 

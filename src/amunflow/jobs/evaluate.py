@@ -43,6 +43,9 @@ def evaluate_job(
     dev = pick_device(device)
     same_split = {"split_hash": split.hash} if model_on_split else {}
     model, meta = open_model(ckpt_path, data, dev, {**(expect_model or {}), **same_split})
+    if meta.get("diverged"):  # a tuning grid point: no metric, so the selection passes over it
+        row = {**ident, "split_hash": split.hash, "code_version": meta.get("code_version")}
+        return _write(out_csv, out_npz, row, ident, {"diverged": np.array(True)})
     x, y = population(data)
     logits = predict_logits(model, torch.as_tensor(x), dev).numpy()
     refs = open_reference_logits(ref_logit_paths, data, len(y), data.num_classes)
@@ -56,6 +59,11 @@ def evaluate_job(
     row.update(cost_columns(meta, r_meta), l2_to_retrain=distance_to_retrain(model.state_dict(), r_state))
     row["l2_moved"] = meta.get("l2_moved", 0.0 if meta["kind"] in ("original", "retrain") else np.nan)
     row = {**ident, "split_hash": split.hash, "code_version": meta.get("code_version"), **row}
+    return _write(out_csv, out_npz, row, ident, arrays)
+
+
+def _write(out_csv, out_npz, row: dict, ident: dict, arrays: dict) -> dict:
+    """The metric row (columns missing from ``row`` are empty) and the per-sample arrays."""
     with atomic_path(out_csv) as tmp:
         extra = [k for k in ident if k not in ID_COLUMNS]  # e.g. a tuning grid point
         pd.DataFrame([row], columns=ID_COLUMNS + extra + METRIC_COLUMNS).to_csv(tmp, index=False)

@@ -18,6 +18,15 @@ def select_job(metric_csvs, mia_column: str, methods: dict, out_grid, out_select
     runs = add_gaps(runs, mia_column)
     grid = runs[runs["method"] != "retrain"].copy()
     chosen = select(grid, methods)
+    keys = ["method", "setting", "forget"]
+    found = set(map(tuple, chosen[keys].values)) if len(chosen) else set()
+    for key, points in grid.groupby(keys, sort=False)["point"]:
+        if tuple(key) not in found:  # every point diverged (no metric) or gave no finite gap
+            raise UserError(
+                f"tuning: no grid point of {key[0]} ({key[1]}, {key[2]}) gave a finite average gap "
+                f"({', '.join(points)}: diverged, see results/logs/tuning/{key[0]}/); lower the learning "
+                f"rates of its grid (tuning.grids.{key[0]} or tuning.grid)."
+            )
     if chosen.empty or chosen["avg_gap"].map(math.isnan).any():
         raise UserError("no tuning run has a finite average gap; check the tuning logs.")
     with atomic_path(out_grid) as tmp:

@@ -14,7 +14,7 @@ from ..methods import REGISTRY
 from ..models import param_distance
 from ..predict import accuracy
 from ..saliency import load_mask
-from ..unlearn import DataViews, Hyper, Run
+from ..unlearn import DataViews, Diverged, Hyper, Run
 from .inputs import open_bundle, open_model, open_split
 
 log = logging.getLogger(__name__)
@@ -38,10 +38,15 @@ def unlearn_job(
     expect_split: dict | None = None,
     expect_model: dict | None = None,
     chain: str | None = None,
+    record_divergence: bool = False,
 ) -> dict:
     """Run one method and save the unlearned checkpoint. D_A must come from ``adv_checkpoint`` (default:
     the model being unlearned; the original model for AMUN's static D_A in sequential requests). The
-    split and the model must be the ones the rule expects (``expect_*``: recorded identities)."""
+    split and the model must be the ones the rule expects (``expect_*``: recorded identities).
+
+    A run that diverges fails, unless ``record_divergence`` (a tuning grid point, where a too-large
+    learning rate is an expected outcome): then the checkpoint's sidecar says ``diverged`` with the
+    reason, its evaluation writes no metric and the selection passes over the point."""
     spec = REGISTRY[method]
     data = open_bundle(data_path)
     fp = data.fingerprint()
@@ -64,17 +69,30 @@ def unlearn_job(
     views = DataViews(data.train_x, data.train_y, split.forget, split.retain, setting, dev, adv, data.num_classes)
     run = Run(model, views, hp, seed, dev, mask, progress_file)
     log.info("%s (%s, %s) on %d forget samples: %s", instance, method, setting, len(split.forget), hyper)
-    model = spec.run(run)
-    bad = [n for n, p in model.state_dict().items() if p.is_floating_point() and not torch.isfinite(p).all()]
-    if bad:
-        raise RuntimeError(
-            f"unlearning produced non-finite weights in {bad[:3]}; lower the learning rate of {instance}."
-        )
+    diverged = None
+    try:
+        model = spec.run(run)
+        bad = [n for n, p in model.state_dict().items() if p.is_floating_point() and not torch.isfinite(p).all()]
+        if bad:
+            raise Diverged(
+                f"unlearning produced non-finite weights in {bad[:3]}; lower the learning rate of {instance}."
+            )
+    except Diverged as e:
+        if not record_divergence:
+            raise
+        diverged = str(e)
+        log.warning("%s %s diverged (recorded for the tuning selection): %s", instance, hyper, e)
+        run.stats.setdefault("wall_time_s", 0.0)
+        run.stats.setdefault("cpu_time_s", 0.0)
+    if diverged:
+        final = {"forget_acc": float("nan"), "retain_acc": float("nan"), "test_acc": float("nan")}
+    else:
+        final = None
 
     def acc(x, y):
         return accuracy(model, torch.as_tensor(x), y, dev, channels_last=hp.channels_last)  # fp32, as evaluation
 
-    final = {
+    final = final or {
         "forget_acc": acc(data.train_x[split.forget], data.train_y[split.forget]),
         "retain_acc": acc(data.train_x[split.retain], data.train_y[split.retain]),
         "test_acc": acc(data.test_x, data.test_y),
@@ -108,10 +126,15 @@ def unlearn_job(
         # the method's own work (what its registry cost counts): SGD steps and its other gradients
         method_work=run.stats["sample_steps"] + run.stats["extra_grad_evals"],
         seen=run.stats["seen"],
-        l2_moved=param_distance({k: v.cpu() for k, v in model.state_dict().items()}, source),
+        l2_moved=float("nan")
+        if diverged
+        else param_distance({k: v.cpu() for k, v in model.state_dict().items()}, source),
         final_accuracy=final,
+        diverged=diverged,
         device=str(dev),
     )
     save_checkpoint(out_model, model, out)
-    log.info("saved %s: %s in %.1f s, %d sample-steps", out_model, final, out["wall_time_s"], out["sample_steps"])
+    log.info(
+        "saved %s: %s in %.1f s, %d sample-steps", out_model, final, out["wall_time_s"] or 0.0, out["sample_steps"]
+    )
     return out
