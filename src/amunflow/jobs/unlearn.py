@@ -84,15 +84,13 @@ def unlearn_job(
         log.warning("%s %s diverged (recorded for the tuning selection): %s", instance, hyper, e)
         run.stats.setdefault("wall_time_s", 0.0)
         run.stats.setdefault("cpu_time_s", 0.0)
-    if diverged:
-        final = {"forget_acc": float("nan"), "retain_acc": float("nan"), "test_acc": float("nan")}
-    else:
-        final = None
 
     def acc(x, y):
+        if diverged:
+            return float("nan")
         return accuracy(model, torch.as_tensor(x), y, dev, channels_last=hp.channels_last)  # fp32, as evaluation
 
-    final = final or {
+    final = {
         "forget_acc": acc(data.train_x[split.forget], data.train_y[split.forget]),
         "retain_acc": acc(data.train_x[split.retain], data.train_y[split.retain]),
         "test_acc": acc(data.test_x, data.test_y),
