@@ -58,7 +58,7 @@ def resolve_hyper(unlearn_cfg: dict, instance: str, setting: str) -> tuple[str, 
 def _check(hp: dict, method: str, where: str, prefix: bool = True) -> None:
     """Check hyperparameter keys and values against the schema; ``where`` is the config key (with the
     offending key appended when ``prefix``)."""
-    props = {**RECIPE, **REGISTRY[method].params}
+    props = hyper_props(method)
     unknown = sorted(set(hp) - set(props))
     if unknown:
         raise UserError(
