@@ -24,6 +24,7 @@ include: "rules/inputs/tuning.smk"
 include: "rules/inputs/sequential.smk"
 include: "rules/inputs/evaluate.smk"
 include: "rules/inputs/report.smk"
+include: "rules/inputs/ulira.smk"
 
 
 onstart:
@@ -43,6 +44,10 @@ localrules:
     summarize_adversarial,
     aggregate,
     plots,
+    ulira_keep,
+    ulira_shadow_split,
+    ulira_table,
+    difficulty,
 
 
 include: "rules/data.smk"
@@ -53,6 +58,7 @@ include: "rules/tuning.smk"
 include: "rules/sequential.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/ulira.smk"
 
 
 rule all:
@@ -66,3 +72,4 @@ rule all:
         report_targets(),
         sequential_targets(),
         tuning_targets(),
+        ulira_targets_all(),

@@ -33,6 +33,8 @@ wildcard_constraints:
     request=r"\d+",
     point=r"[A-Za-z]+[A-Za-z0-9.+-]*(_[A-Za-z]+[A-Za-z0-9.+-]*)*",
     run=r"\d+",
+    shadow=r"\d+",
+    again=r"retrain|retrain_again",
 
 
 def check_device():
@@ -120,7 +122,13 @@ def train_params(section):
     return canon({k: v for k, v in section.items() if k not in SPEED_KEYS["train"]})
 
 
-MIS_PARAMS = {"seed": config["evaluation"]["mis_seed"]}
+# what every metrics job needs beside the RMIA section
+AUDIT_PARAMS = canon(
+    {
+        "mis_seed": config["evaluation"]["mis_seed"],
+        "lira": config["evaluation"]["lira"],
+    }
+)
 
 
 # What a job expects of its inputs, checked against what they record (amunflow.jobs.inputs): a

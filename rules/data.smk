@@ -20,7 +20,7 @@ rule prepare_dataset:
 
 rule make_split:
     input:
-        data=DATA,
+        unpack(split_inputs),
     output:
         split=split_path(),
     log:

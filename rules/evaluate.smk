@@ -65,7 +65,7 @@ rule evaluate:
     params:
         ident=lambda w: identity(w, w.split_seed, w.run),
         rmia=canon(config["rmia"]),
-        mis=MIS_PARAMS,
+        audit=AUDIT_PARAMS,
         device=config["device"],
         expect_split=lambda w: expect_split(w.forget, w.split_seed),
         expect_model=expect_evaluated,
@@ -110,3 +110,26 @@ rule aggregate:
         code=code("report", "aggregate.py"),
     script:
         "../workflow/scripts/aggregate.py"
+
+
+rule difficulty:
+    input:
+        unpack(difficulty_inputs),
+    output:
+        table=f"{RES}/tables/difficulty.csv",
+        md=f"{RES}/tables/difficulty.md",
+        html=report(
+            f"{RES}/tables/difficulty.html",
+            caption="../workflow/report/difficulty.rst",
+            category="2 Tables",
+        ),
+    log:
+        f"{RES}/logs/tables/difficulty.log",
+    conda:
+        "../envs/amunflow.yaml"
+    params:
+        eps_inputs=difficulty_eps_inputs(),
+        bins=config["evaluation"]["difficulty_bins"],
+        code=code("difficulty", "difficulty.py"),
+    script:
+        "../workflow/scripts/difficulty.py"

@@ -4,6 +4,7 @@
 RES = "results"
 DATA = f"{RES}/data/dataset.h5"
 SEQ = f"{RES}/sequential"
+ULIRA = f"{RES}/ulira"
 
 
 def split_path(forget="{forget}", split_seed="{split_seed}"):
@@ -99,6 +100,14 @@ def seq_split_path(
     return f"{SEQ}/splits/{forget}/split{split_seed}/{kind}{request}.h5"
 
 
+def reference_inputs():
+    """The RMIA reference models' logits and their keep matrix, which every metrics job reads (RMIA,
+    LiRA); nothing when RMIA is off."""
+    if not config["rmia"]["enabled"]:
+        return {}
+    return {"refs": reference_logits(), "keep": f"{RES}/rmia/keep.npy"}
+
+
 def reference_logits():
     """The RMIA reference models' logits every metrics job reads (none when RMIA is off)."""
     if not config["rmia"]["enabled"]:
@@ -106,3 +115,20 @@ def reference_logits():
     return [
         f"{RES}/rmia/ref{k}.logits.npy" for k in range(config["rmia"]["num_references"])
     ]
+
+
+def shadow_path(name, shadow="{shadow}", forget="{forget}", split_seed="{split_seed}"):
+    """A U-LiRA shadow's artifact: its original ("original"), or for one target forget set its split,
+    retrains, D_A, mask and unlearned models (``name`` with its extension)."""
+    if name == "original":
+        return f"{ULIRA}/shadows/shadow{shadow}/original.pt"
+    return f"{ULIRA}/shadows/shadow{shadow}/{forget}/split{split_seed}/{name}"
+
+
+def ulira_path(
+    instance="{instance}",
+    setting="{setting}",
+    forget="{forget}",
+    split_seed="{split_seed}",
+):
+    return f"{ULIRA}/attack/{instance}/{setting}/{forget}/split{split_seed}.csv"

@@ -104,10 +104,10 @@ rule sequential_unlearn:
 
 rule sequential_evaluate:
     input:
+        **reference_inputs(),
         model=seq_path("models", ".pt"),
         data=DATA,
         split=seq_split_path("cum"),
-        refs=reference_logits(),
     output:
         metrics=seq_path("metrics", ".csv"),
         arrays=seq_path("metrics", ".npz"),
@@ -129,7 +129,7 @@ rule sequential_evaluate:
             request=int(w.request),
         ),
         rmia=canon(config["rmia"]),
-        mis=MIS_PARAMS,
+        audit=AUDIT_PARAMS,
         device=config["device"],
         expect_split=lambda w: seq_expect_split(w, "cum"),
         expect_model=lambda w: expect_unlearned(

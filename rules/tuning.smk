@@ -55,7 +55,7 @@ rule tune_evaluate:
     params:
         ident=lambda w: identity(w, config["tuning_seed"], 0, point=w.point),
         rmia=canon(config["rmia"]),
-        mis=MIS_PARAMS,
+        audit=AUDIT_PARAMS,
         device=config["device"],
         expect_split=lambda w: expect_split(w.forget, config["tuning_seed"]),
         expect_model=lambda w: expect_unlearned(w.instance, w.setting, w.model_seed),

@@ -7,11 +7,12 @@ import torch
 from sklearn.metrics import roc_auc_score
 from sklearn.svm import SVC
 
+from amunflow.audits import DISTANCE_COLUMNS, LIRA_COLUMNS
 from amunflow.metrics import (
     avg_gap,
+    ft_attack,
     mis,
     rmia_aucs,
-    rmia_low_fpr,
     rmia_scores,
     taylor_soft_margin,
     tpr_at_fpr,
@@ -148,7 +149,9 @@ def test_low_fpr_columns_on_the_ft_aucs_subsamples(sizes):
         f = np.random.choice(n_forget, n, replace=False) if n_forget > n else np.arange(n_forget)
         for col, rate in (("ft_tpr_at_1", 0.01), ("ft_tpr_at_01", 0.001)):
             want[col].append(direct_tpr_at_fpr(scores[forget][f], scores[test][t], rate))
-    got = rmia_low_fpr(scores, forget, retain, test)
+    got = ft_attack(scores, forget, test, len(retain), (0, 1, 2), "ft")
+    assert got["ft_auc"] == pytest.approx(rmia_aucs(scores, forget, retain, test)["ft_auc"])
+    del got["ft_auc"]
     assert got == pytest.approx({k: 100 * np.mean(v) for k, v in want.items()})
     assert 0 < got["ft_tpr_at_01"] <= got["ft_tpr_at_1"] < 100
 
@@ -231,6 +234,7 @@ def runs_frame():
         work_vs_retrain=0.1,
         cpu_time_s=1.0,
         cpu_time_vs_retrain=0.1,
+        **dict.fromkeys(LIRA_COLUMNS + DISTANCE_COLUMNS, 0.0),
     )
     rows = [
         dict(
@@ -357,3 +361,115 @@ def test_mis_separates_a_memorizing_model_from_its_retrain():
         conf_test = true_class_confidence(predict_logits(model, torch.as_tensor(d.test_x), "cpu").numpy(), y_test)
         scores[name] = mis(conf_train[retain], conf_test, conf_train[forget])
     assert scores["original"] < 30 and scores["retrain"] > 60, scores
+
+
+def direct_lira(target_logits, ref_logits, keep, y, fixed):
+    """LiRA written out point by point from the paper's description, with the softmax in plain numpy."""
+
+    def phi(logits):
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        py = p[np.arange(len(y)), y]
+        return np.log(py) - np.log(1 - py)
+
+    def logpdf(x, mu, sd):
+        return -0.5 * np.log(2 * np.pi * sd**2) - (x - mu) ** 2 / (2 * sd**2)
+
+    t, refs = phi(target_logits), np.stack([phi(r) for r in ref_logits])
+    every_in = np.concatenate([refs[keep[:, j], j] for j in range(len(y))])
+    online, offline = [], []
+    for j in range(len(y)):
+        ins, outs = refs[keep[:, j], j], refs[~keep[:, j], j]
+        sd_in = np.std(every_in) if fixed else np.std(ins)
+        sd_out = np.std(every_in) if fixed else np.std(outs)
+        lo = logpdf(t[j], np.median(outs), sd_out)
+        online.append(logpdf(t[j], np.median(ins), sd_in) - lo)
+        offline.append(-lo)
+    return np.array(online), np.array(offline)
+
+
+@pytest.mark.parametrize("fixed", [False, True])
+def test_lira_scores_match_a_point_by_point_implementation(fixed):
+    from amunflow.metrics import lira_scores, logit_scaled_confidence
+
+    rs = np.random.RandomState(3)
+    k, p, c = 8, 40, 5
+    keep = keep_matrix(k, p, seed=1)
+    y = rs.randint(0, c, p)
+    refs = rs.normal(0, 2, (k, p, c))
+    refs[:, np.arange(p), y] += np.where(keep, 3.0, 0.5)  # members get a larger true-class logit
+    target = rs.normal(0, 2, (p, c))
+    want_on, want_off = direct_lira(target, refs, keep, y, fixed)
+    phi = logit_scaled_confidence(target, y)
+    got = lira_scores(phi, np.stack([logit_scaled_confidence(r, y) for r in refs]), keep, fixed)
+    np.testing.assert_allclose(got["online"], want_on, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got["offline"], want_off, rtol=1e-9, atol=1e-9)
+
+
+def test_lira_tells_members_from_non_members_and_phi_stays_finite():
+    from amunflow.metrics import ft_attack, lira_scores, logit_scaled_confidence
+
+    rs = np.random.RandomState(0)
+    k, p = 16, 400
+    keep = keep_matrix(k, p, seed=0)
+    base = rs.normal(0, 1, p)  # each point's own difficulty
+    ref_phi = base + np.where(keep, 2.0, 0.0) + rs.normal(0, 0.3, (k, p))
+    member = np.arange(p) < 100  # the target trained on the first 100 points
+    target_phi = base + np.where(member, 2.0, 0.0) + rs.normal(0, 0.3, p)
+    s = lira_scores(target_phi, ref_phi, keep, fix_variance=False)
+    forget, test = np.arange(100), np.arange(200, 400)
+    on = ft_attack(s["online"], forget, test, 100, (0, 1, 2), "lira_online")
+    assert on["lira_online_auc"] > 95 and on["lira_online_tpr_at_1"] > 50
+    # a target that never saw them: chance
+    s = lira_scores(base + rs.normal(0, 0.3, p), ref_phi, keep, fix_variance=False)
+    assert 35 < ft_attack(s["online"], forget, test, 100, (0, 1, 2), "x")["x_auc"] < 65
+    # a confident logit: 1 - p_y underflows in float32, phi does not
+    logits = np.array([[60.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(logit_scaled_confidence(logits, np.array([0, 1])), [60 - np.log(2), -np.log(2)])
+    with pytest.raises(ValueError, match="IN at least one"):
+        lira_scores(target_phi[:2], ref_phi[:, :2], np.ones((k, 2), bool), True)
+
+
+def test_memorization_score_on_a_constructed_case():
+    from amunflow.splits import memorization_scores
+
+    # 4 reference models x 4 points: model 0 trained on all, 1 on points 0-1, 2 on points 2-3, 3 on none
+    keep = np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 0, 0]], bool)
+    correct = np.array([[1, 1, 0, 1], [1, 1, 1, 0], [0, 1, 0, 1], [0, 1, 1, 0]], bool)
+    y = np.zeros(4, dtype=int)
+    logits = np.where(correct[..., None], [5.0, 0.0], [0.0, 5.0])
+    # point 0: right only when IN -> 1; point 1: always right -> 0; point 2: right only when OUT -> -1;
+    # point 3: right under both IN models, wrong under both OUT ones -> 1
+    np.testing.assert_allclose(memorization_scores(logits, keep, y), [1.0, 0.0, -1.0, 1.0])
+    keep[:, 3] = [True, False, False, True]  # now IN: right, wrong; OUT: wrong, right -> 0.5 - 0.5
+    np.testing.assert_allclose(memorization_scores(logits, keep, y)[3], 0.0)
+
+
+def test_distances_to_the_retrained_model():
+    from scipy.spatial.distance import jensenshannon
+
+    from amunflow.metrics import retrain_distances
+
+    rs = np.random.RandomState(1)
+    n_train, n_test, c = 30, 40, 4
+    y = rs.randint(0, c, n_train + n_test)
+    a, b = rs.normal(0, 2, (70, c)), rs.normal(0, 2, (70, c))
+    forget, test = np.arange(10), np.arange(n_train, n_train + n_test)
+    got = retrain_distances(a, b, y, forget, test, c)
+
+    def softmax(z):
+        e = np.exp(z - z.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    p, q = softmax(a[forget]), softmax(b[forget])
+    assert got["js_to_retrain"] == pytest.approx(np.mean([jensenshannon(u, v) ** 2 for u, v in zip(p, q, strict=True)]))
+    assert got["act_dist_to_retrain"] == pytest.approx(
+        np.mean([np.sqrt(((u - v) ** 2).sum()) for u, v in zip(p, q, strict=True)])
+    )
+    gaps = []
+    for k in range(c):
+        idx = test[y[test] == k]
+        gaps.append(abs((a[idx].argmax(1) == k).mean() - (b[idx].argmax(1) == k).mean()) * 100)
+    assert got["class_acc_gap"] == pytest.approx(np.mean(gaps))
+    same = retrain_distances(a, a, y, forget, test, c)
+    assert same == pytest.approx({"js_to_retrain": 0.0, "act_dist_to_retrain": 0.0, "class_acc_gap": 0.0})

@@ -101,7 +101,7 @@ def test_unlearning_refuses_a_retrain_in_the_originals_place(art):
         unlearn(art, art / "orig.pt", art / "split1.h5", {"kind": "original", "model_seed": 8}, art / "bad.pt")
 
 
-def evaluate(art, model, retrain, expect_model, out, refs=(), split="split1.h5"):
+def evaluate(art, model, retrain, expect_model, out, refs=(), split="split1.h5", keep=None):
     on_split = expect_model.get("kind") != "original"
     return evaluate_job(
         model,
@@ -109,9 +109,9 @@ def evaluate(art, model, retrain, expect_model, out, refs=(), split="split1.h5")
         art / split,
         retrain,
         list(refs),
+        keep,
         {"method": "m"},
-        RMIA,
-        {"seed": 1},
+        {"rmia": RMIA, "lira": {"enabled": True, "fix_variance": "auto"}, "mis_seed": 1},
         "cpu",
         art / f"{out}.csv",
         art / f"{out}.npz",
@@ -145,11 +145,15 @@ def test_evaluation_refuses_a_retrain_or_model_of_another_split(art):
 
 def test_reference_logits_are_checked_with_their_path(art):
     keep_job(art / "data.h5", 2, 0, art / "keep.npy")
-    reference_job(
-        art / "data.h5", art / "keep.npy", 0, MODEL, TRAIN, 5, "cpu", art / "ref0.pt", art / "ref0.logits.npy"
-    )
-    row = evaluate(art, art / "orig.pt", art / "retrain1.pt", {"kind": "original"}, "refs", [art / "ref0.logits.npy"])
-    assert 0 <= row["ft_auc"] <= 100
+    refs = [art / f"ref{k}.logits.npy" for k in range(2)]
+    for k in range(2):
+        reference_job(art / "data.h5", art / "keep.npy", k, MODEL, TRAIN, 5, "cpu", art / f"ref{k}.pt", refs[k])
+    row = evaluate(art, art / "orig.pt", art / "retrain1.pt", {"kind": "original"}, "refs", refs, keep=art / "keep.npy")
+    assert 0 <= row["ft_auc"] <= 100 and 0 <= row["lira_online_auc"] <= 100 and 0 <= row["lira_offline_auc"] <= 100
+    assert row["js_to_retrain"] > 0
+    np.save(art / "keep3.npy", np.ones((3, 5), bool))
+    with pytest.raises(UserError, match=r"keep matrix .*keep3\.npy has shape \(3, 5\)"):
+        evaluate(art, art / "orig.pt", art / "retrain1.pt", {"kind": "original"}, "refs", refs, keep=art / "keep3.npy")
     np.save(art / "ref0.logits.npy", np.zeros((5, 4), dtype=np.float32))
     with pytest.raises(UserError, match=r"reference logits .*ref0\.logits\.npy have shape \(5, 4\)"):
         evaluate(art, art / "orig.pt", art / "retrain1.pt", {"kind": "original"}, "refs", [art / "ref0.logits.npy"])

@@ -25,7 +25,7 @@ def evaluate_inputs(w):
         "model": checkpoint_of(w),
         "data": DATA,
         "split": split_path(w.forget, w.split_seed),
-        "refs": reference_logits(),
+        **reference_inputs(),
     }
     if w.instance != "retrain":
         inputs["retrain"] = retrain_path(w.forget, w.split_seed, w.model_seed)
@@ -44,3 +44,22 @@ def all_metric_paths():
             reference_metrics_path(kind, f, s, m) for kind in ("retrain", "original")
         ]
     return paths
+
+
+def difficulty_eps_inputs():
+    """{"forget/split seed/model seed": (its D_A, the original it was built from)} of every evaluation unit."""
+    return {
+        f"{f}/{s}/{m}": (adversarial_path(m, f, s), original_path(m))
+        for f, s, m in EXP.eval_units()
+    }
+
+
+def difficulty_inputs(w):
+    eps = difficulty_eps_inputs()
+    return {
+        "metrics": all_metric_paths(),
+        "arrays": [p.replace(".csv", ".npz") for p in all_metric_paths()],
+        "data": DATA,
+        "eps": sorted({a for a, _ in eps.values()} | {o for _, o in eps.values()}),
+        **reference_inputs(),
+    }

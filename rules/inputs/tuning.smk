@@ -14,7 +14,7 @@ def tune_evaluate_inputs(w):
         "data": DATA,
         "split": split_path(w.forget, t),
         "retrain": retrain_path(w.forget, t, w.model_seed),
-        "refs": reference_logits(),
+        **reference_inputs(),
     }
 
 

@@ -1,5 +1,6 @@
-"""Audits of one model (docs/protocol.md §5): accuracies on D_F, D_R and D_T, the SVC attack (MIS), RMIA scores
-and AUCs against K reference models, the distance to the retrained model, and the run's cost."""
+"""Audits of one model (docs/protocol.md §5): accuracies on D_F, D_R and D_T, the SVC attack (MIS), RMIA and
+LiRA (online and offline) scores, AUCs and low-FPR TPRs against K reference models, the distances to the
+retrained model, and the run's cost."""
 
 from __future__ import annotations
 
@@ -7,10 +8,23 @@ import math
 
 import numpy as np
 
-from .metrics import LOW_FPRS, mis, rmia_aucs, rmia_low_fpr, rmia_scores, taylor_soft_margin, true_class_confidence
+from .metrics import (
+    LOW_FPRS,
+    ft_attack,
+    lira_scores,
+    logit_scaled_confidence,
+    mis,
+    retrain_distances,
+    rmia_aucs,
+    rmia_scores,
+    taylor_soft_margin,
+    true_class_confidence,
+)
 from .models import param_distance
 from .splits import Split
 
+LIRA_COLUMNS = [f"lira_{m}_{c}" for m in ("online", "offline") for c in ("auc", "tpr_at_1", "tpr_at_01")]
+DISTANCE_COLUMNS = ["js_to_retrain", "act_dist_to_retrain", "class_acc_gap"]
 ID_COLUMNS = [
     "method",
     "base_method",
@@ -31,7 +45,9 @@ METRIC_COLUMNS = [
     "fr_auc",
     "rt_auc",
     *LOW_FPRS,  # TPR of the FT attack at 1% and 0.1% FPR
+    *LIRA_COLUMNS,  # the same three of LiRA online and offline
     "l2_to_retrain",
+    *DISTANCE_COLUMNS,
     "l2_moved",  # how far unlearning moved the parameters from the model it started from
     # cost, in work first (the same on any machine and under any load), then CPU and wall time (both
     # measured; wall time moves with whatever else the machine is doing)
@@ -54,18 +70,26 @@ def signal(logits: np.ndarray, labels: np.ndarray, rmia_cfg: dict) -> np.ndarray
     )
 
 
+def lira_fix_variance(setting, k: int) -> bool:
+    """``evaluation.lira.fix_variance``: auto = a global variance below 64 reference models (Carlini et al.)."""
+    return k < 64 if setting == "auto" else bool(setting)
+
+
 def audit(
     logits: np.ndarray,
     y: np.ndarray,
     split: Split,
     n_train: int,
-    ref_signals: np.ndarray | None,
-    rmia_cfg: dict,
-    mis_seed: int,
+    refs: np.ndarray | None,
+    keep: np.ndarray | None,
+    cfg: dict,
+    retrain_logits: np.ndarray | None = None,
 ) -> tuple[dict, dict]:
     """Metrics of one model from its logits on the population (training images, then test images):
-    (metric row, per-sample arrays for the plots). ``ref_signals`` (K, P) are the reference models'
-    signals, or None without RMIA."""
+    (metric row, per-sample arrays for the plots and the difficulty table). ``refs`` (K, P, C) are the
+    reference models' logits and ``keep`` their keep matrix, or None without RMIA; ``cfg`` holds the
+    ``rmia``, ``lira`` and ``mis_seed`` settings; ``retrain_logits`` those of the retrained reference."""
+    rmia_cfg = cfg["rmia"]
     test = np.arange(n_train, len(y))
     pred = logits.argmax(1)
 
@@ -74,17 +98,31 @@ def audit(
 
     row = {"unlearn_acc": acc(split.forget), "retain_acc": acc(split.retain), "test_acc": acc(test)}
     conf = true_class_confidence(logits, y)
-    row["mis"] = mis(conf[split.retain], conf[test], conf[split.forget], mis_seed)
-    scores = np.full(len(y), np.nan)
-    if ref_signals is not None:
-        scores = rmia_scores(signal(logits, y, rmia_cfg), ref_signals, rmia_cfg["gamma"])
-        row.update(rmia_aucs(scores, split.forget, split.retain, test, tuple(rmia_cfg["auc_seeds"])))
-        row.update(rmia_low_fpr(scores, split.forget, split.retain, test, tuple(rmia_cfg["auc_seeds"])))
-    else:
-        row.update(ft_auc=math.nan, fr_auc=math.nan, rt_auc=math.nan, **dict.fromkeys(LOW_FPRS, math.nan))
+    row["mis"] = mis(conf[split.retain], conf[test], conf[split.forget], cfg["mis_seed"])
+    phi = logit_scaled_confidence(logits, y)
+    seeds = tuple(rmia_cfg["auc_seeds"])
+    scores = {k: np.full(len(y), np.nan) for k in ("rmia", "lira_online", "lira_offline")}
+    row.update(dict.fromkeys(["ft_auc", "fr_auc", "rt_auc", *LOW_FPRS, *LIRA_COLUMNS], math.nan))
+    if refs is not None:
+        ref_signals = np.stack([signal(r, y, rmia_cfg) for r in refs])
+        scores["rmia"] = rmia_scores(signal(logits, y, rmia_cfg), ref_signals, rmia_cfg["gamma"])
+        row.update(rmia_aucs(scores["rmia"], split.forget, split.retain, test, seeds))
+        row.update(ft_attack(scores["rmia"], split.forget, test, len(split.retain), seeds, "ft"))
+        if cfg["lira"]["enabled"]:
+            ref_phi = np.stack([logit_scaled_confidence(r, y) for r in refs])
+            lira = lira_scores(phi, ref_phi, keep, lira_fix_variance(cfg["lira"]["fix_variance"], len(refs)))
+            for mode, s in lira.items():
+                scores[f"lira_{mode}"] = s
+                row.update(ft_attack(s, split.forget, test, len(split.retain), seeds, f"lira_{mode}"))
+    dist = dict.fromkeys(DISTANCE_COLUMNS, math.nan)
+    if retrain_logits is not None:
+        dist = retrain_distances(logits, retrain_logits, y, split.forget, test, logits.shape[1])
+    row.update(dist)
     arrays = {
         "confidence": conf.astype(np.float32),
-        "rmia_score": scores.astype(np.float32),
+        "phi": phi.astype(np.float32),
+        "correct": pred == y,
+        **{f"{k}_score": v.astype(np.float32) for k, v in scores.items()},
         "forget": split.forget,
         "retain": split.retain,
         "test": test,

@@ -7,6 +7,7 @@ This module sits at the bottom of the package with ``schema``, ``hyper``, ``io``
 from __future__ import annotations
 
 import copy
+import math
 import re
 
 from . import UserError
@@ -15,6 +16,12 @@ from .hyper import check_grids, grid_of, grid_points, method_of, point_id, resol
 from .methods import REGISTRY, SETTINGS
 from .schema import fill, load_schema, subschema
 from .splits import check_size, forget_count, resolve_classes
+
+# forget sets drawn at random for each split seed (the others are deterministic: split seed 0)
+DRAWN = ("random", "memorized")
+
+# U-LiRA's two calibration rows: no unlearning, and exact unlearning (a second retrain)
+ULIRA_CALIBRATION = ("original", "retrain")
 
 # Keys that change how fast a job runs, not what it computes (up to float rounding): they are left
 # out of the rules' params, so changing them reruns nothing; the scripts read them from the config.
@@ -49,12 +56,30 @@ def _check(config: dict, check_data: bool) -> None:
             "drawn with a seed of its own, so pick another value."
         )
     for i, spec in enumerate(config["forget_sets"]):
-        need, other = ("size", "classes") if spec["kind"] == "random" else ("classes", "size")
-        if need not in spec or other in spec:
+        need, other = (("size",), ("classes",)) if spec["kind"] in DRAWN else (("classes",), ("size", "quantiles"))
+        if spec["kind"] == "random":
+            other += ("quantiles",)
+        if spec["kind"] == "memorized":
+            need += ("quantiles",)
+        if any(k not in spec for k in need) or any(k in spec for k in other):
             raise UserError(
-                f"config key forget_sets[{i}]: a {spec['kind']} forget set takes '{need}' and not '{other}'; "
-                f"e.g. {{kind: random, size: 0.1}} or {{kind: classes, classes: [cat]}}."
+                f"config key forget_sets[{i}]: a {spec['kind']} forget set takes {_keys(need, 'and')} and not "
+                f"{_keys(other, 'or')}; "
+                "e.g. {kind: random, size: 0.1}, {kind: memorized, size: 0.05, quantiles: [0.8, 1.0]} or "
+                "{kind: classes, classes: [cat]}."
             )
+        if spec["kind"] == "memorized":
+            lo, hi = spec["quantiles"]
+            if not 0 <= lo < hi <= 1:
+                raise UserError(
+                    f"config key forget_sets[{i}].quantiles: {spec['quantiles']} is not a band [lo, hi] with "
+                    "0 <= lo < hi <= 1; e.g. [0.8, 1.0] for the most memorized fifth."
+                )
+            if not config["rmia"]["enabled"]:
+                raise UserError(
+                    f"config key forget_sets[{i}]: a memorized forget set is drawn from the RMIA reference "
+                    "models' memorization scores; set rmia.enabled: true."
+                )
     for inst in config["unlearn"]["methods"]:
         if inst in ("retrain", "original"):
             raise UserError(
@@ -73,6 +98,7 @@ def _check(config: dict, check_data: bool) -> None:
         raise UserError("config key tuning.mia_column: ft_auc needs rmia.enabled: true; enable RMIA or use mis.")
     _check_sequential(config)
     _check_rmia_train(config)
+    _check_ulira(config)
     for i, spec in enumerate(config["forget_sets"]):
         bad = [c for c in spec.get("classes", []) if isinstance(c, str) and not re.fullmatch(r"[A-Za-z0-9._+]+", c)]
         if bad:
@@ -85,10 +111,14 @@ def _check(config: dict, check_data: bool) -> None:
     if dup:
         raise UserError(f"config key forget_sets: {sorted(dup)} is listed twice; remove the duplicate.")
     for i, spec in enumerate(config["forget_sets"]):
-        if spec["kind"] == "random":
+        if spec["kind"] in DRAWN:
             _named(check_size, i, spec["size"])  # its form; the count needs the data (below)
     if check_data:
         _check_against_data(config)
+
+
+def _keys(keys, sep: str) -> str:
+    return f" {sep} ".join(f"'{k}'" for k in keys)
 
 
 def _named(fn, i, *args):
@@ -104,8 +134,16 @@ def _check_against_data(config: dict) -> None:
     n, class_names = describe_source(config["dataset"])
     drawn = {}  # what each forget set resolves to, to find two spellings of one set
     for i, spec in enumerate(config["forget_sets"]):
-        if spec["kind"] == "random" and n is not None:
-            drawn[i] = ("random", _named(forget_count, i, spec["size"], n))
+        if spec["kind"] in DRAWN and n is not None:
+            k = _named(forget_count, i, spec["size"], n)
+            drawn[i] = (spec["kind"], k, *spec.get("quantiles", ()))
+            lo, hi = spec.get("quantiles", (0, 1))
+            band = int(math.ceil(hi * n)) - int(math.floor(lo * n))
+            if band < k:
+                raise UserError(
+                    f"config key forget_sets[{i}].quantiles: the band {spec['quantiles']} holds {band} of the {n} "
+                    f"training images, fewer than the {k} to forget; widen the band or lower size."
+                )
         elif spec["kind"] == "classes" and class_names is not None:
             classes = _named(resolve_classes, i, spec["classes"], class_names)
             if len(classes) == len(class_names):
@@ -123,7 +161,7 @@ def _check_against_data(config: dict) -> None:
             )
         seen[key] = i
     q = config["sequential"]
-    if q["enabled"] and drawn.get(q["forget_set"], (None,))[0] == "random":
+    if q["enabled"] and drawn.get(q["forget_set"], (None,))[0] in DRAWN:
         k = drawn[q["forget_set"]][1]
         if q["requests"] > k:
             raise UserError(
@@ -137,12 +175,23 @@ def _check_rmia_train(config: dict) -> None:
     fill(copy.deepcopy(config["rmia"]["train"]), subschema("train"), "rmia.train")
 
 
+def _check_ulira(config: dict) -> None:
+    u = config["evaluation"]["ulira"]
+    fill(copy.deepcopy(u["train"]), subschema("train"), "evaluation.ulira.train")
+    for name in u["methods"]:
+        if name not in ULIRA_CALIBRATION and name not in config["unlearn"]["methods"]:
+            raise UserError(
+                f"config key evaluation.ulira.methods: {name!r} is not in unlearn.methods (nor original or retrain); "
+                "add it there first."
+            )
+
+
 def _check_sequential(config: dict) -> None:
     q = config["sequential"]
     if not q["enabled"]:
         return
-    if q["forget_set"] >= len(config["forget_sets"]) or config["forget_sets"][q["forget_set"]]["kind"] != "random":
-        raise UserError("config key sequential.forget_set: it must index a random entry of forget_sets.")
+    if q["forget_set"] >= len(config["forget_sets"]) or config["forget_sets"][q["forget_set"]]["kind"] not in DRAWN:
+        raise UserError("config key sequential.forget_set: it must index a random or memorized entry of forget_sets.")
     for key in ("methods", "adaptive"):
         for name in q[key]:
             if name not in config["unlearn"]["methods"]:
@@ -161,9 +210,10 @@ def _check_sequential(config: dict) -> None:
 
 def forget_set_id(spec: dict) -> str:
     """A short, path-safe name: random0.1, random5000, classes3, classes-cat-dog."""
-    if spec["kind"] == "random":
+    if spec["kind"] in DRAWN:
         size = spec["size"]
-        return f"random{int(size) if float(size).is_integer() else size}"
+        name = f"{spec['kind']}{int(size) if float(size).is_integer() else size}"
+        return name + ("-q{}-{}".format(*spec["quantiles"]) if spec["kind"] == "memorized" else "")
     return "classes-" + "-".join(str(c) for c in spec["classes"])
 
 
@@ -179,16 +229,16 @@ class Experiment:
 
     def split_seeds(self, forget_id: str) -> list[int]:
         """Evaluation split seeds: the configured ones, or [0] for a deterministic class-wise set."""
-        return list(self.config["split_seeds"]) if self.spec(forget_id)["kind"] == "random" else [0]
+        return list(self.config["split_seeds"]) if self.spec(forget_id)["kind"] in DRAWN else [0]
 
     def split_role(self, forget_id: str, seed: int) -> str:
-        return "tuning" if self.spec(forget_id)["kind"] == "random" and seed == self.config["tuning_seed"] else "eval"
+        return "tuning" if self.spec(forget_id)["kind"] in DRAWN and seed == self.config["tuning_seed"] else "eval"
 
     def all_splits(self) -> list[tuple[str, int]]:
         out = []
         for fid, spec in self.forget_sets.items():
             out += [(fid, s) for s in self.split_seeds(fid)]
-            if spec["kind"] == "random":
+            if spec["kind"] in DRAWN:
                 out.append((fid, self.config["tuning_seed"]))
         return out
 
@@ -219,7 +269,7 @@ class Experiment:
 
     def tuned_forget_sets(self) -> list[str]:
         return (
-            [f for f, spec in self.forget_sets.items() if spec["kind"] == "random"]
+            [f for f, spec in self.forget_sets.items() if spec["kind"] in DRAWN]
             if self.config["tuning"]["enabled"]
             else []
         )
@@ -252,6 +302,18 @@ class Experiment:
                 for m in self.config["model_seeds"]
                 for k in range(q["requests"])
             ]
+        return out
+
+    def ulira_units(self) -> list[tuple[str, str, str, int]]:
+        """(method instance or calibration row, setting, forget set, split seed) of every U-LiRA audit; the
+        calibration rows' setting is "reference"."""
+        u = self.config["evaluation"]["ulira"]
+        if not u["enabled"]:
+            return []
+        out = []
+        for name in u["methods"]:
+            settings = ["reference"] if name in ULIRA_CALIBRATION else settings_of(self.config["unlearn"], name)
+            out += [(name, st, f, s) for st in settings for f in self.forget_sets for s in self.split_seeds(f)]
         return out
 
     def eval_units(self) -> list[tuple[str, int, int]]:

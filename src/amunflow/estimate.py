@@ -33,7 +33,7 @@ def estimate(config: dict, n_train: int, n_test: int) -> list[dict]:
     units = exp.eval_units()
     sizes = {}
     for f, spec in exp.forget_sets.items():  # class-wise: about one class in ten
-        sizes[f] = forget_count(spec["size"], n_train) if spec["kind"] == "random" else round(n_train / 10)
+        sizes[f] = forget_count(spec["size"], n_train) if "size" in spec else round(n_train / 10)
     for f, _, _ in units:
         retrain += e * (n_train - sizes[f])
     rows.append({"stage": "retrained references", "jobs": len(units), "sample_steps": retrain})
@@ -77,9 +77,46 @@ def estimate(config: dict, n_train: int, n_test: int) -> list[dict]:
             chunk = sizes[f] // q["requests"]
             steps += _run_steps(u, inst, setting, chunk, n_train - chunk * k)
         rows.append({"stage": "sequential requests", "jobs": len(seq), "sample_steps": steps})
+    rows += _ulira_rows(config, exp, sizes, n_train)
     for r in rows:
         r.setdefault("attack_grad_evals", 0)
     return rows
+
+
+def _ulira_rows(config: dict, exp: Experiment, sizes: dict, n_train: int) -> list[dict]:
+    """U-LiRA's shadows: S originals on half the training set; per forget set and split seed, S retrains
+    without the half's share of D_F (S more for the calibration row retrain), S D_A builds where an AMUN
+    variant is audited, and S unlearning runs per audited method and setting."""
+    units = exp.ulira_units()
+    if not units:
+        return []
+    q, u = config["evaluation"]["ulira"], config["unlearn"]
+    s, half = q["shadows"], n_train // 2
+    e = {**config["train"], **q["train"]}["epochs"]
+    pairs = sorted({(f, sd) for _, _, f, sd in units})
+    retrains = [(f, sd) for f, sd in pairs] + [(f, sd) for name, _, f, sd in units if name == "retrain"]
+    runs = [(n, st, f) for n, st, f, _ in units if n not in ("original", "retrain")]
+    adv = {(f, sd) for n, st, f, sd in units if (n, st, f) in runs and REGISTRY[method_of(u, n)].needs_adv}
+    steps = config["attack"]["steps"]
+    return [
+        {"stage": "U-LiRA shadow originals", "jobs": s, "sample_steps": s * e * half},
+        {
+            "stage": "U-LiRA shadow retrains",
+            "jobs": s * len(retrains),
+            "sample_steps": sum(s * e * (half - sizes[f] // 2) for f, _ in retrains),
+        },
+        {
+            "stage": "U-LiRA shadow D_A",
+            "jobs": s * len(adv),
+            "sample_steps": 0,
+            "attack_grad_evals": sum(s * 3 * steps * (sizes[f] // 2) for f, _ in adv),
+        },
+        {
+            "stage": "U-LiRA shadow unlearning runs",
+            "jobs": s * len(runs),
+            "sample_steps": sum(s * _run_steps(u, n, st, sizes[f] // 2, half) for n, st, f in runs),
+        },
+    ]
 
 
 def _run_steps(unlearn_cfg, inst, setting, k, n, point=None) -> int:

@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
+from scipy.special import logsumexp
+from scipy.stats import norm
 from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.svm import SVC
 
@@ -63,7 +67,7 @@ def auc_subsamples(n_test: int, n_forget: int, n_retain: int, seeds=(0, 1, 2)):
         )
 
 
-def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
+def auc_of(pos: np.ndarray, neg: np.ndarray) -> float:
     return roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg])
 
 
@@ -74,9 +78,9 @@ def rmia_aucs(scores: np.ndarray, forget: np.ndarray, retain: np.ndarray, test: 
     f, r, t = scores[forget], scores[retain], scores[test]
     out = {"ft_auc": [], "fr_auc": [], "rt_auc": []}
     for ti, fi, ri in auc_subsamples(len(t), len(f), len(r), seeds):
-        out["ft_auc"].append(_auc(f[fi], t[ti]))
-        out["fr_auc"].append(_auc(r[ri], f[fi]))
-        out["rt_auc"].append(_auc(r[ri], t[ti]))
+        out["ft_auc"].append(auc_of(f[fi], t[ti]))
+        out["fr_auc"].append(auc_of(r[ri], f[fi]))
+        out["rt_auc"].append(auc_of(r[ri], t[ti]))
     return {k: 100.0 * float(np.mean(v)) for k, v in out.items()}
 
 
@@ -89,18 +93,6 @@ def tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, fpr: float) -> float:
     inference attacks from first principles": an attack is judged by what it finds at low FPR)."""
     f, t, _ = roc_curve(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg])
     return float(t[f <= fpr + 1e-12].max())
-
-
-def rmia_low_fpr(scores: np.ndarray, forget: np.ndarray, retain: np.ndarray, test: np.ndarray, seeds=(0, 1, 2)) -> dict:
-    """TPR (x100) of the FT attack (D_F as members vs D_T) at 1% and 0.1% FPR, on the same subsamples
-    as the FT AUC of :func:`rmia_aucs`, averaged over them. With n non-members the finest FPR is 1/n:
-    at 0.1% below 1,000 test images it counts only thresholds that flag no test image."""
-    f, t = scores[forget], scores[test]
-    out = {k: [] for k in LOW_FPRS}
-    for ti, fi, _ in auc_subsamples(len(t), len(f), len(retain), seeds):
-        for k, rate in LOW_FPRS.items():
-            out[k].append(tpr_at_fpr(f[fi], t[ti], rate))
-    return {k: 100.0 * float(np.mean(v)) for k, v in out.items()}
 
 
 # --------------------------------------------------------------------------- SVC MIA (MIS)
@@ -135,3 +127,164 @@ def avg_gap(row: dict, retrain_mean: dict, mia_column: str) -> float:
     """Mean |metric - retrain metric| over unlearn, retain and test accuracy and the MIA column."""
     cols = GAP_COLUMNS + (mia_column,)
     return float(np.mean([abs(row[c] - retrain_mean[c]) for c in cols]))
+
+
+# --------------------------------------------------------------------------- LiRA
+
+
+def logit_scaled_confidence(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """LiRA's statistic phi = log p_y - log sum_{c != y} p_c of the softmax, computed from the logits in
+    float64 without forming 1 - p_y (Carlini et al. 2022, their code's ``log(y_true) - log(y_wrong)``)."""
+    z = np.asarray(logits, dtype=np.float64)
+    rows = np.arange(len(labels))
+    others = z.copy()
+    others[rows, labels] = -np.inf
+    return z[rows, labels] - logsumexp(others, axis=1)
+
+
+def lira_fits(ref_phi: np.ndarray, keep: np.ndarray, fix_variance: bool):
+    """Per point, the Gaussians of phi under the reference models that trained on it (IN) and those that did
+    not (OUT), as the LiRA code (``generate_ours``): means are medians over the references; standard
+    deviations per point, or with ``fix_variance`` one global value, the std of all IN values, used for
+    both (the code's global variance, recommended below 64 references). Returns (mu_in, sd_in, mu_out,
+    sd_out), each of shape (P,) (sd of shape () when fixed). Every point must be IN and OUT at least once."""
+    ref_phi, keep = np.asarray(ref_phi, dtype=np.float64), np.asarray(keep, dtype=bool)
+    if not (keep.any(0) & (~keep).any(0)).all():
+        raise ValueError("LiRA needs every point IN at least one reference model and OUT of another")
+    ins = np.where(keep, ref_phi, np.nan)
+    outs = np.where(~keep, ref_phi, np.nan)
+    mu_in, mu_out = np.nanmedian(ins, 0), np.nanmedian(outs, 0)
+    if fix_variance:
+        sd_in = sd_out = np.nanstd(ins)
+    else:
+        sd_in, sd_out = np.nanstd(ins, 0), np.nanstd(outs, 0)
+    return mu_in, sd_in, mu_out, sd_out
+
+
+def lira_scores(target_phi: np.ndarray, ref_phi: np.ndarray, keep: np.ndarray, fix_variance: bool) -> dict:
+    """Per-point LiRA membership scores of a target model (higher = more likely a member): online, the
+    log likelihood ratio log N(phi; IN) - log N(phi; OUT); offline, -log N(phi; OUT), the code's
+    two-sided test (``generate_ours_offline``: a point far from the OUT Gaussian on either side is
+    flagged, which also catches an unlearned model that overshoots)."""
+    mu_in, sd_in, mu_out, sd_out = lira_fits(ref_phi, keep, fix_variance)
+    log_out = norm.logpdf(target_phi, mu_out, sd_out + 1e-30)
+    return {"online": norm.logpdf(target_phi, mu_in, sd_in + 1e-30) - log_out, "offline": -log_out}
+
+
+def ft_attack(scores: np.ndarray, forget: np.ndarray, test: np.ndarray, n_retain: int, seeds, prefix: str) -> dict:
+    """AUC and TPR at 1% and 0.1% FPR (x100) of a membership score with D_F as members and D_T as
+    non-members, averaged over the AUC subsamples of :func:`auc_subsamples` (the RMIA FT AUC's)."""
+    f, t = scores[forget], scores[test]
+    out = {f"{prefix}_auc": []} | {f"{prefix}_{k.removeprefix('ft_')}": [] for k in LOW_FPRS}
+    for ti, fi, _ in auc_subsamples(len(t), len(f), n_retain, seeds):
+        out[f"{prefix}_auc"].append(auc_of(f[fi], t[ti]))
+        for k, rate in LOW_FPRS.items():
+            out[f"{prefix}_{k.removeprefix('ft_')}"].append(tpr_at_fpr(f[fi], t[ti], rate))
+    return {k: 100.0 * float(np.mean(v)) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------- distances to the retrained model
+
+
+def softmax64(logits: np.ndarray) -> np.ndarray:
+    return torch.softmax(torch.as_tensor(logits, dtype=torch.float64), 1).numpy()
+
+
+def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Jensen-Shannon divergence (natural log, in [0, log 2]) of each row pair of two distributions, as
+    ZRF (Chundawat et al., Bad Teacher, AAAI 2023) compares a model's outputs to another's."""
+    m = (p + q) / 2
+
+    def kl(a, b):
+        return np.where(a > 0, a * (np.log(np.where(a > 0, a, 1)) - np.log(np.where(b > 0, b, 1))), 0.0).sum(1)
+
+    return (kl(p, m) + kl(q, m)) / 2
+
+
+def retrain_distances(logits: np.ndarray, retrain_logits: np.ndarray, y: np.ndarray, forget, test, num_classes) -> dict:
+    """How far a model's outputs are from its retrained reference's: mean JS divergence of the softmax
+    outputs on D_F (ZRF-style), the activation distance (mean L2 distance of the softmax outputs on D_F,
+    Bad Teacher's), and the mean over classes of |per-class test accuracy - the retrain's| (x100)."""
+    p, q = softmax64(logits[forget]), softmax64(retrain_logits[forget])
+    acc = per_class_accuracy(logits[test], y[test], num_classes)
+    racc = per_class_accuracy(retrain_logits[test], y[test], num_classes)
+    return {
+        "js_to_retrain": float(js_divergence(p, q).mean()),
+        "act_dist_to_retrain": float(np.linalg.norm(p - q, axis=1).mean()),
+        "class_acc_gap": float(np.nanmean(np.abs(acc - racc))),
+    }
+
+
+def per_class_accuracy(logits: np.ndarray, y: np.ndarray, num_classes: int) -> np.ndarray:
+    """Accuracy (x100) on each class (NaN for a class with no sample)."""
+    hit = np.asarray(logits).argmax(1) == y
+    n = np.bincount(y, minlength=num_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 100.0 * np.bincount(y, weights=hit, minlength=num_classes) / n
+
+
+# --------------------------------------------------------------------------- U-LiRA
+
+
+def ulira_fit(phi: np.ndarray, mask: np.ndarray):
+    """Per example (column), the mean of ``phi`` over the models (rows) where ``mask``, and the sums that
+    pool the variance: (mean, squared residuals summed per example, models per example)."""
+    n = mask.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mu = np.where(mask, phi, 0.0).sum(0) / n
+    ss = np.where(mask, (phi - mu) ** 2, 0.0).sum(0)
+    return mu, ss, n
+
+
+def ulira_scores(
+    phi: np.ndarray, unl_phi: np.ndarray, unl_mask: np.ndarray, ret_phi: np.ndarray, fix_variance: bool
+) -> np.ndarray:
+    """U-LiRA's per-example log likelihood ratio (Hayes et al. 2024): log N(phi; unlearned) - log N(phi;
+    retrained), the Gaussians fitted per example to the shadow models that unlearned it (``unl_phi``
+    where ``unl_mask``, shape (S, n)) and to the shadow retrains, none of which saw it (``ret_phi``).
+    With ``fix_variance`` both use one pooled within-example variance (each example's squared residuals
+    about its own means, over the models beyond the first of each mean); else each its own. Positive:
+    ``phi`` looks like an unlearned model's. NaN for an example no shadow unlearned."""
+    mu_u, ss_u, n_u = ulira_fit(unl_phi, unl_mask)
+    mu_r, ss_r, n_r = ulira_fit(ret_phi, np.ones(ret_phi.shape, bool))
+    if fix_variance:
+        dof = (np.maximum(n_u - 1, 0) + np.maximum(n_r - 1, 0)).sum()
+        sd_u = sd_r = np.sqrt((ss_u.sum() + ss_r.sum()) / max(dof, 1))
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd_u, sd_r = np.sqrt(ss_u / n_u), np.sqrt(ss_r / n_r)
+    return norm.logpdf(phi, mu_u, sd_u + 1e-30) - norm.logpdf(phi, mu_r, sd_r + 1e-30)
+
+
+def ulira_accuracy(unl_phi, unlearned, ret_phi, target_unl=None, target_ret=None, fix_variance=True) -> dict:
+    """U-LiRA's attack accuracy (x100; 50 = unlearned models cannot be told from retrained ones).
+
+    ``unl_phi`` / ``ret_phi`` (S, n): phi of each shadow's unlearned and retrained model on the n forget
+    examples; ``unlearned`` (S, n): the example was in that shadow's forget set (its training half).
+    Leave one shadow out: each shadow's pair, on the examples it unlearned, is judged by Gaussians fitted
+    to the other shadows; the attack says "unlearned" where the likelihood ratio is above 1, and the
+    accuracy is the mean of its hit rates on the unlearned and on the retrained models (``ulira_acc``,
+    with the number of judged examples). With ``target_unl`` / ``target_ret`` (phi of the target's
+    unlearned and retrained models on the n examples) also the accuracy on the target's pair with
+    Gaussians fitted to every shadow (``ulira_target_acc``)."""
+    unl_phi, ret_phi, unlearned = (np.asarray(a) for a in (unl_phi, ret_phi, unlearned))
+    hits_u, hits_r = [], []
+    for s in range(len(unl_phi)):
+        rest = np.arange(len(unl_phi)) != s
+        cols = np.flatnonzero(unlearned[s] & unlearned[rest].any(0))
+        if not len(cols):
+            continue
+        fit = (unl_phi[rest][:, cols], unlearned[rest][:, cols], ret_phi[rest][:, cols])
+        hits_u.append(ulira_scores(unl_phi[s, cols], *fit, fix_variance) > 0)
+        hits_r.append(ulira_scores(ret_phi[s, cols], *fit, fix_variance) <= 0)
+    out = {"ulira_acc": math.nan, "ulira_examples": 0}
+    if hits_u:
+        hu, hr = np.concatenate(hits_u), np.concatenate(hits_r)
+        out = {"ulira_acc": 50.0 * (hu.mean() + hr.mean()), "ulira_examples": len(hu)}
+    if target_unl is not None:
+        fit = (unl_phi, unlearned, ret_phi)
+        su = ulira_scores(np.asarray(target_unl), *fit, fix_variance)
+        sr = ulira_scores(np.asarray(target_ret), *fit, fix_variance)
+        ok = ~np.isnan(su)
+        out["ulira_target_acc"] = 50.0 * ((su[ok] > 0).mean() + (sr[ok] <= 0).mean())
+    return out

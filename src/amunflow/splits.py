@@ -89,13 +89,50 @@ class Split:
         return array_hash(self.forget)
 
 
-def make_split(spec: dict, seed: int, labels: np.ndarray, class_names: list[str], role: str = "eval") -> Split:
-    """Build the split described by one ``forget_sets`` entry for one split seed."""
+def memorization_scores(ref_logits: np.ndarray, keep: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Feldman's memorization estimate of every point from the reference models (K, P, C) and their keep
+    matrix: the references' accuracy on the point when it was IN their training half minus when it was
+    OUT (Feldman & Zhang 2020), in [-1, 1]; 1 = learnt only by the models that saw it."""
+    correct = np.asarray(ref_logits).argmax(2) == np.asarray(labels)[None, :]
+    keep = np.asarray(keep, dtype=bool)
+    return (correct & keep).sum(0) / keep.sum(0) - (correct & ~keep).sum(0) / (~keep).sum(0)
+
+
+def quantile_pool(scores: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """The indices whose score ranks in the quantile band [lo, hi] of all scores (ascending, ties by
+    index): ranks floor(lo n) .. ceil(hi n) - 1, in index order."""
+    n = len(scores)
+    order = np.lexsort((np.arange(n), scores))
+    return np.sort(order[int(np.floor(lo * n)) : int(np.ceil(hi * n))]).astype(np.int64)
+
+
+def make_split(
+    spec: dict,
+    seed: int,
+    labels: np.ndarray,
+    class_names: list[str],
+    role: str = "eval",
+    scores: np.ndarray | None = None,
+) -> Split:
+    """Build the split described by one ``forget_sets`` entry for one split seed. A memorized set needs
+    ``scores``, each training image's memorization score."""
     n = len(labels)
     if spec["kind"] == "random":
         k = forget_count(spec["size"], n)
         forget = random_forget(n, k, seed)
         attrs = {"size": spec["size"]}
+    elif spec["kind"] == "memorized":
+        k = forget_count(spec["size"], n)
+        lo, hi = spec["quantiles"]
+        pool = quantile_pool(scores, lo, hi)
+        if len(pool) < k:
+            raise UserError(
+                f"config key forget_sets[].quantiles: the band {spec['quantiles']} holds {len(pool)} training images, "
+                f"fewer than the {k} to forget; widen the band or lower size."
+            )
+        # the paper's legacy draw, within the band
+        forget = pool[np.random.RandomState(seed).choice(len(pool), k, replace=False)]
+        attrs = {"size": spec["size"], "quantiles": [float(lo), float(hi)], "pool": len(pool)}
     elif spec["kind"] == "classes":
         cls = resolve_classes(spec["classes"], class_names)
         forget = classwise_forget(labels, cls)
@@ -106,7 +143,9 @@ def make_split(spec: dict, seed: int, labels: np.ndarray, class_names: list[str]
             )
         attrs = {"classes": cls, "class_names": [class_names[c] for c in cls]}
     else:
-        raise UserError(f"config key forget_sets[].kind: unknown kind {spec['kind']!r}; use random or classes.")
+        raise UserError(
+            f"config key forget_sets[].kind: unknown kind {spec['kind']!r}; use random, memorized or classes."
+        )
     retain = np.setdiff1d(np.arange(n, dtype=np.int64), forget)
     attrs.update(kind=spec["kind"], seed=seed, n_train=n, n_forget=len(forget), role=role)
     return Split(forget, retain, attrs)

@@ -9,7 +9,16 @@ from amunflow.smk import run
 
 
 def main(smk, logfile):
-    split_job(smk.input.data, smk.params.spec, smk.params.forget, smk.params.seed, smk.params.role, smk.output.split)
+    split_job(
+        smk.input.data,
+        smk.params.spec,
+        smk.params.forget,
+        smk.params.seed,
+        smk.params.role,
+        smk.output.split,
+        list(smk.input.get("refs", [])),
+        smk.input.get("keep"),
+    )
 
 
 run(snakemake, main)  # noqa: F821

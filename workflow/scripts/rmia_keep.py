@@ -1,4 +1,4 @@
-"""RMIA keep matrix: which population points each reference model trains on."""
+"""A keep matrix: which points each RMIA reference model (or U-LiRA shadow original) trains on."""
 
 import sys
 
@@ -9,7 +9,7 @@ from amunflow.smk import run
 
 
 def main(smk, logfile):
-    keep_job(smk.input.data, smk.params.k, smk.params.seed, smk.output.keep)
+    keep_job(smk.input.data, smk.params.k, smk.params.seed, smk.output.keep, smk.params.get("points", "population"))
 
 
 run(snakemake, main)  # noqa: F821

@@ -1,4 +1,5 @@
-"""Train an original model (all of D) or a retrained reference (D_R only, when a split is given)."""
+"""Train an original model (all of D), a retrained reference (D_R only, when a split is given) or a U-LiRA
+shadow original (its row of a keep matrix)."""
 
 import sys
 
@@ -21,6 +22,8 @@ def main(smk, logfile):
         kind=smk.params.kind,
         progress_file=logfile,
         expect_split=smk.params.get("expect_split"),
+        keep_path=smk.input.get("keep"),
+        keep_row=smk.params.get("keep_row"),
     )
 
 

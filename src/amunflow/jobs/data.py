@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from ..data import prepare
-from ..splits import make_split, save_split
-from .inputs import open_bundle
+from ..splits import make_split, memorization_scores, save_split
+from .inputs import open_bundle, open_keep, open_reference_logits
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +28,18 @@ def prepare_job(dataset_cfg: dict, source_hash: str, out_path, progress_file=Non
     return data
 
 
-def split_job(data_path, spec: dict, forget_set: str, seed: int, role: str, out_path):
+def split_job(data_path, spec: dict, forget_set: str, seed: int, role: str, out_path, ref_logits=(), keep_path=None):
+    """Draw one split; a memorized forget set reads the RMIA reference models' logits and keep matrix for
+    each training image's memorization score."""
     data = open_bundle(data_path)
-    split = make_split(spec, seed, data.train_y, data.classes, role=role)
+    scores = None
+    if spec["kind"] == "memorized":
+        x_n = len(data.train_y) + len(data.test_y)
+        refs = open_reference_logits(ref_logits, data, x_n, data.num_classes)
+        keep = open_keep(keep_path, len(refs), x_n)
+        y = np.r_[data.train_y, data.test_y]
+        scores = memorization_scores(np.stack(refs), keep, y)[: len(data.train_y)]
+    split = make_split(spec, seed, data.train_y, data.classes, role=role, scores=scores)
     split.attrs["forget_set"] = forget_set
     save_split(out_path, split, data.fingerprint())
     log.info("%s: %d forget / %d retain, hash %s", split.attrs, len(split.forget), len(split.retain), split.hash)

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..audits import ID_COLUMNS, METRIC_COLUMNS, audit, cost_columns, distance_to_retrain, signal
+from ..audits import ID_COLUMNS, METRIC_COLUMNS, audit, cost_columns, distance_to_retrain
 from ..data import population
 from ..device import pick_device
 from ..io import atomic_path
 from ..predict import predict_logits
-from .inputs import open_bundle, open_model, open_reference_logits, open_split
+from .inputs import open_bundle, open_keep, open_model, open_reference_logits, open_split
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +24,9 @@ def evaluate_job(
     split_path,
     retrain_path,
     ref_logit_paths,
+    keep_path,
     ident: dict,
-    rmia_cfg: dict,
-    mis_cfg: dict,
+    cfg: dict,
     device,
     out_csv,
     out_npz,
@@ -37,7 +37,8 @@ def evaluate_job(
     """Audit one checkpoint on one split. The split and checkpoint must be those the rule expects
     (``expect_*``); a checkpoint ``model_on_split`` (a retrain or an unlearned model of this forget
     set, not an original or a sequential request's model) must have been made from this very split,
-    and so must the retrained reference."""
+    and so must the retrained reference. ``cfg`` holds the ``rmia`` section, ``lira``
+    (evaluation.lira) and ``mis_seed``; ``keep_path`` is the reference models' keep matrix."""
     data = open_bundle(data_path)
     split = open_split(split_path, data, expect_split)
     dev = pick_device(device)
@@ -49,13 +50,14 @@ def evaluate_job(
     x, y = population(data)
     logits = predict_logits(model, torch.as_tensor(x), dev).numpy()
     refs = open_reference_logits(ref_logit_paths, data, len(y), data.num_classes)
-    refs = np.stack([signal(r, y, rmia_cfg) for r in refs]) if refs else None
-    row, arrays = audit(logits, y, split, len(data.train_y), refs, rmia_cfg, mis_cfg["seed"])
-    r_state, r_meta = None, None
+    keep = open_keep(keep_path, len(refs), len(y)) if refs else None
+    r_state, r_meta, r_logits = None, None, logits if meta["kind"] == "retrain" else None
     if retrain_path:
         expect_retrain = {"kind": "retrain", "model_seed": meta["model_seed"], "split_hash": split.hash}
-        r_model, r_meta = open_model(retrain_path, data, "cpu", expect_retrain)
-        r_state = r_model.state_dict()
+        r_model, r_meta = open_model(retrain_path, data, dev, expect_retrain)
+        r_logits = predict_logits(r_model, torch.as_tensor(x), dev).numpy()
+        r_state = {k: v.cpu() for k, v in r_model.state_dict().items()}
+    row, arrays = audit(logits, y, split, len(data.train_y), np.stack(refs) if refs else None, keep, cfg, r_logits)
     row.update(cost_columns(meta, r_meta), l2_to_retrain=distance_to_retrain(model.state_dict(), r_state))
     row["l2_moved"] = meta.get("l2_moved", 0.0 if meta["kind"] in ("original", "retrain") else np.nan)
     row = {**ident, "split_hash": split.hash, "code_version": meta.get("code_version"), **row}

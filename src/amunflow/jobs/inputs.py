@@ -65,3 +65,16 @@ def open_reference_logits(paths, data: ImageData, n_points: int, num_classes: in
             )
         out.append(logits)
     return out
+
+
+def open_keep(path, k: int, n_points: int) -> np.ndarray:
+    """The reference models' keep matrix, checked against the number of models and of points."""
+    if path is None:
+        raise UserError("the reference models' keep matrix (results/rmia/keep.npy) is missing; rerun the workflow.")
+    keep = np.load(path)
+    if keep.shape != (k, n_points) or keep.dtype != bool:
+        raise UserError(
+            f"keep matrix {path} has shape {keep.shape} ({keep.dtype}), not ({k}, {n_points}) booleans for the "
+            f"{k} reference models; delete it and rerun the workflow."
+        )
+    return keep

@@ -28,9 +28,12 @@ def save_array(path, arr: np.ndarray) -> None:
             np.save(f, arr)
 
 
-def keep_job(data_path, k: int, seed: int, out_path) -> None:
+def keep_job(data_path, k: int, seed: int, out_path, points: str = "population") -> None:
+    """The keep matrix of k models over the population (RMIA's references) or the training set alone
+    (U-LiRA's shadow originals)."""
     data = open_bundle(data_path)
-    save_array(out_path, keep_matrix(k, len(data.train_y) + len(data.test_y), seed))
+    n = len(data.train_y) + (len(data.test_y) if points == "population" else 0)
+    save_array(out_path, keep_matrix(k, n, seed))
 
 
 def reference_job(

@@ -8,9 +8,10 @@ import platform
 import numpy as np
 import torch
 
+from .. import UserError
 from ..checkpoint import save_checkpoint
 from ..device import pick_device
-from ..io import atomic_path, stable_hash
+from ..io import atomic_path, file_hash, stable_hash
 from ..models import build_model, count_parameters, to_device
 from ..train import TrainConfig, train
 from .inputs import open_bundle, open_split
@@ -30,7 +31,12 @@ def train_job(
     kind: str,
     progress_file=None,
     expect_split: dict | None = None,
+    keep_path=None,
+    keep_row: int | None = None,
 ) -> dict:
+    """Train a model from a fresh init (``seed``) on: the split's D_R (a retrain), row ``keep_row`` of the
+    keep matrix at ``keep_path`` (a U-LiRA shadow original, on its half of the training set), or all of
+    the training set (an original)."""
     cfg = TrainConfig.from_config(train_cfg)
     data = open_bundle(data_path)
     fp = data.fingerprint()
@@ -47,6 +53,16 @@ def train_job(
             "split_seed": split.attrs["seed"],
             "forget_set": split.attrs.get("forget_set"),
         }
+    elif keep_path:
+        keep = np.load(keep_path)
+        if keep.shape[1:] != data.train_y.shape or not 0 <= keep_row < len(keep):
+            raise UserError(
+                f"keep matrix {keep_path} ({keep.shape}) has no row {keep_row} over the {len(data.train_y)} "
+                "training images; delete it and rerun the workflow."
+            )
+        train_idx = np.flatnonzero(keep[keep_row])
+        eval_sets = {"train": (data.train_x[train_idx], data.train_y[train_idx])}
+        identity = {"split_hash": None, "shadow": int(keep_row), "keep_hash": file_hash(keep_path)}
     else:
         train_idx = np.arange(len(data.train_y))
         eval_sets = {"train": (data.train_x, data.train_y)}
