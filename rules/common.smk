@@ -127,6 +127,7 @@ AUDIT_PARAMS = canon(
     {
         "mis_seed": config["evaluation"]["mis_seed"],
         "lira": config["evaluation"]["lira"],
+        "relearn": config["evaluation"]["relearn"],
     }
 )
 

@@ -47,6 +47,26 @@ def test_paper_protocol_costs_match_the_specs_arithmetic():
     assert rows["unlearning runs"]["sample_steps"] == 27 * 10 * 55000 and rows["unlearning runs"]["jobs"] == 27
 
 
+def test_ulira_is_priced_shadow_by_shadow():
+    """tests/configs/ulira.yaml: 4 shadows on about 80 of 160 images, a 40-image forget set (about 20 each)."""
+    cfg = validate_config(yaml.safe_load((ROOT / "tests" / "configs" / "ulira.yaml").read_text()), check_data=False)
+    rows = {r["stage"]: r for r in estimate(cfg, 160, 64)}
+    assert rows["U-LiRA shadow originals"] == {
+        "stage": "U-LiRA shadow originals",
+        "jobs": 4,
+        "sample_steps": 4 * 12 * 80,
+        "attack_grad_evals": 0,
+    }
+    # a retrain per shadow, and a second one for the calibration row "retrain"
+    assert rows["U-LiRA shadow retrains"]["jobs"] == 8
+    assert rows["U-LiRA shadow retrains"]["sample_steps"] == 8 * 12 * (80 - 20)
+    assert rows["U-LiRA shadow D_A"]["attack_grad_evals"] == 4 * 3 * 5 * 20  # AMUN's D_A: 3 x 5 PGD steps a sample
+    # AMUN with D_R: 2 epochs over D_R, D_F and D_A of each shadow
+    assert rows["U-LiRA shadow unlearning runs"]["sample_steps"] == 4 * 2 * (60 + 20 + 20)
+    off = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()), check_data=False)
+    assert not [r for r in estimate(off, 5000, 2000) if r["stage"].startswith("U-LiRA")]
+
+
 def test_cli_prints_gpu_hours(capsys):
     main(["--configfile", str(ROOT / "config" / "paper.yaml"), "--images-per-s", "25000"])
     out = capsys.readouterr().out

@@ -234,7 +234,7 @@ def runs_frame():
         work_vs_retrain=0.1,
         cpu_time_s=1.0,
         cpu_time_vs_retrain=0.1,
-        **dict.fromkeys(LIRA_COLUMNS + DISTANCE_COLUMNS, 0.0),
+        **dict.fromkeys(LIRA_COLUMNS + DISTANCE_COLUMNS + ["relearn_epochs"], 0.0),
     )
     rows = [
         dict(
@@ -473,3 +473,86 @@ def test_distances_to_the_retrained_model():
     assert got["class_acc_gap"] == pytest.approx(np.mean(gaps))
     same = retrain_distances(a, a, y, forget, test, c)
     assert same == pytest.approx({"js_to_retrain": 0.0, "act_dist_to_retrain": 0.0, "class_acc_gap": 0.0})
+
+
+def direct_ulira(unl, unlearned, ret, fixed):
+    """U-LiRA's leave-one-shadow-out accuracy written out shadow by shadow and example by example."""
+
+    def logpdf(x, mu, sd):
+        return -0.5 * np.log(2 * np.pi * sd**2) - (x - mu) ** 2 / (2 * sd**2)
+
+    s_count, n = unl.shape
+    hits_u, hits_r = [], []
+    for s in range(s_count):
+        others = [t for t in range(s_count) if t != s]
+        cols = [x for x in range(n) if unlearned[s, x] and any(unlearned[t, x] for t in others)]
+        fits, ss, dof = {}, 0.0, 0
+        for x in cols:
+            u = np.array([unl[t, x] for t in others if unlearned[t, x]])
+            r = np.array([ret[t, x] for t in others])
+            fits[x] = (u.mean(), u.std(), r.mean(), r.std())
+            ss += ((u - u.mean()) ** 2).sum() + ((r - r.mean()) ** 2).sum()
+            dof += len(u) - 1 + len(r) - 1
+        for x in cols:
+            mu_u, sd_u, mu_r, sd_r = fits[x]
+            if fixed:
+                sd_u = sd_r = np.sqrt(ss / dof)
+            for value, hits, want_unlearned in ((unl[s, x], hits_u, True), (ret[s, x], hits_r, False)):
+                lr = logpdf(value, mu_u, sd_u) - logpdf(value, mu_r, sd_r)
+                hits.append((lr > 0) == want_unlearned)
+    return 50 * (np.mean(hits_u) + np.mean(hits_r)), len(hits_u)
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+def test_ulira_accuracy_matches_a_shadow_by_shadow_implementation(fixed):
+    from amunflow.metrics import ulira_accuracy
+
+    rs = np.random.RandomState(0)
+    shadows, n = 8, 60
+    unlearned = keep_matrix(shadows, n, seed=3)
+    base = rs.normal(0, 2, n)
+    ret = base + rs.normal(0, 1, (shadows, n))
+    unl = base + 0.8 + rs.normal(0, 1, (shadows, n))  # unlearning left a trace: phi a little higher
+    got = ulira_accuracy(unl, unlearned, ret, fix_variance=fixed)
+    want, count = direct_ulira(unl, unlearned, ret, fixed)
+    assert got["ulira_acc"] == pytest.approx(want) and got["ulira_examples"] == count == shadows // 2 * n
+    assert 55 < got["ulira_acc"] < 90
+
+
+def test_ulira_reads_chance_for_exact_unlearning_and_far_above_for_none():
+    from amunflow.metrics import ulira_accuracy
+
+    rs = np.random.RandomState(1)
+    shadows, n = 8, 200
+    unlearned = keep_matrix(shadows, n, seed=0)
+    base = rs.normal(0, 2, n)
+    ret = base + rs.normal(0, 1, (shadows, n))
+    exact = base + rs.normal(0, 1, (shadows, n))  # "unlearned" models drawn as retrains are
+    none = base + 4 + rs.normal(0, 1, (shadows, n))  # models that still fit the examples
+    assert 45 < ulira_accuracy(exact, unlearned, ret)["ulira_acc"] < 55
+    assert ulira_accuracy(none, unlearned, ret)["ulira_acc"] > 95
+    # the target's own pair, fitted to every shadow
+    t = ulira_accuracy(none, unlearned, ret, none[0], ret[0])
+    assert t["ulira_target_acc"] > 95
+    assert ulira_accuracy(none, unlearned, ret, ret[0], ret[0])["ulira_target_acc"] == 50.0
+
+
+def test_relearn_time_counts_epochs_until_the_target_accuracy():
+    from amunflow.data import synthetic
+    from amunflow.models import build_model
+    from amunflow.predict import accuracy
+    from amunflow.relearn import relearn_epochs
+
+    data = synthetic(n_train=32, n_test=4, num_classes=4, image_size=8, seed=0, noise=20)
+    x, y = data.train_x, data.train_y
+    torch.manual_seed(0)
+    model = build_model({"arch": "resnet18", "width": 4}, 4, 8)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    cfg = {"lr": 0.05, "momentum": 0.9, "batch_size": 8, "max_epochs": 40}  # about 16 epochs to 100%
+    start = accuracy(model, torch.as_tensor(x), y, "cpu")
+    assert relearn_epochs(model, x, y, start, cfg, 0, "cpu") == 0.0  # already there
+    epochs = relearn_epochs(model, x, y, 100.0, cfg, 0, "cpu")
+    assert 1 <= epochs <= 40  # 32 easy images are all learnt within the budget
+    assert relearn_epochs(model, x, y, 50.0, cfg, 0, "cpu") <= epochs  # a lower bar comes no later
+    assert relearn_epochs(model, x, y, 100.0, {**cfg, "lr": 1e-12}, 0, "cpu") == 41.0  # never: max_epochs + 1
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # on a copy

@@ -86,3 +86,48 @@ def test_classwise_split_by_name_and_index():
         resolve_classes([3], names)
     with pytest.raises(UserError, match="select 8 of 8"):
         make_split({"kind": "classes", "classes": [0, 1, 2]}, 0, labels, names)
+
+
+def test_memorized_split_draws_within_the_quantile_band():
+    from amunflow.splits import quantile_pool
+
+    rs = np.random.RandomState(0)
+    n = 200
+    scores = rs.uniform(-1, 1, n)
+    scores[:20] = 1.0  # ties at the top are broken by index
+    pool = quantile_pool(scores, 0.75, 1.0)
+    ranked = sorted(range(n), key=lambda i: (scores[i], i))
+    np.testing.assert_array_equal(pool, np.sort(ranked[150:]))
+    assert len(pool) == 50 and set(range(20)) <= set(pool)
+    spec = {"kind": "memorized", "size": 30, "quantiles": [0.75, 1.0]}
+    split = make_split(spec, 7, rs.randint(0, 4, n), ["a", "b", "c", "d"], scores=scores)
+    np.random.seed(7)
+    np.testing.assert_array_equal(split.forget, pool[np.random.choice(50, 30, replace=False)])
+    assert split.attrs["pool"] == 50 and split.attrs["quantiles"] == [0.75, 1.0]
+    np.testing.assert_array_equal(split.retain, np.setdiff1d(np.arange(n), split.forget))
+    assert scores[split.forget].min() >= np.sort(scores)[150]
+    with pytest.raises(
+        UserError, match=r"quantiles: the band \[0.9, 1.0\] holds 20 training images, fewer than the 30"
+    ):
+        make_split({**spec, "quantiles": [0.9, 1.0]}, 7, np.zeros(n, int), ["a"], scores=scores)
+
+
+@pytest.mark.parametrize(
+    "entry,match",
+    [
+        ({"kind": "memorized", "size": 0.1}, r"forget_sets\[0\]: a memorized forget set takes 'size' and 'quantiles'"),
+        ({"kind": "memorized", "size": 0.1, "quantiles": [0.9, 0.5]}, r"forget_sets\[0\]\.quantiles: \[0\.9, 0\.5\]"),
+        ({"kind": "random", "size": 0.1, "quantiles": [0, 1]}, r"not 'classes' or 'quantiles'"),
+        ({"kind": "memorized", "size": 0.5, "quantiles": [0.8, 1.0]}, r"band \[0\.8, 1\.0\] holds 40 of the 200"),
+    ],
+)
+def test_memorized_forget_sets_are_checked_before_any_job(entry, match):
+    from amunflow.config import validate_config
+
+    cfg = {"dataset": {"name": "synthetic", "synthetic": {"n_train": 200}}, "forget_sets": [entry]}
+    with pytest.raises(UserError, match=match):
+        validate_config(cfg)
+    if entry.get("quantiles") == [0.8, 1.0]:
+        off = {**cfg, "forget_sets": [{**entry, "size": 10}], "rmia": {"enabled": False}}
+        with pytest.raises(UserError, match=r"memorization scores; set rmia\.enabled: true"):
+            validate_config({**off, "evaluation": {"mia_column": "mis"}})

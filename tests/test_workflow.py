@@ -21,6 +21,7 @@ from amunflow.checkpoint import load_model
 from amunflow.codehash import code_version
 from amunflow.data import CIFAR10_CLASSES, load_bundle
 from amunflow.methods import REGISTRY
+from amunflow.metrics import lira_scores, logit_scaled_confidence
 from amunflow.splits import load_split
 
 from .helpers import CONFIGS, ROOT, dry_run, job_counts, runtime_only_env, snakemake
@@ -133,6 +134,24 @@ def test_tiny_metrics_gaps_and_tables(tiny):
     n_rows = 2 + sum("with_retain" in s.settings for s in REGISTRY.values())  # + original and retrain
     assert table.count("\n") == 1 + n_rows + 2 and "**" in table and "±" not in table.split("\n\n")[0]  # one run
     assert "\\toprule" in (res / "tables" / "forget_only.tex").read_text()
+    # LiRA from the same references and keep matrix as RMIA; distances to the retrained model
+    lira = [c for c in runs if c.startswith("lira_")]
+    assert len(lira) == 6 and runs[lira].apply(lambda c: c.between(0, 100)).all().all()
+    assert (ret[["js_to_retrain", "act_dist_to_retrain", "class_acc_gap"]] == 0).all()
+    assert row["js_to_retrain"] > 0 and 0 < row["act_dist_to_retrain"] <= np.sqrt(2)
+    arrays = np.load(str(res / "metrics" / "amun" / "with_retain" / "random0.1" / "split1" / "seed1" / "run1.npz"))
+    y = np.r_[tiny.data.train_y, tiny.data.test_y]
+    ref_phi = np.stack([logit_scaled_confidence(np.load(str(res / "rmia" / f"ref{k}.logits.npy")), y) for k in (0, 1)])
+    again = lira_scores(arrays["phi"].astype(np.float64), ref_phi, np.load(str(res / "rmia" / "keep.npy")), True)
+    np.testing.assert_allclose(arrays["lira_online_score"], again["online"], rtol=1e-3, atol=1e-3)
+    # per-example difficulty: every run's D_F split into groups by eps and by memorization score
+    diff = pd.read_csv(str(res / "tables" / "difficulty.csv"))
+    sizes = diff.groupby(["method", "setting", "forget", "run", "grouping"])["n"].sum()
+    assert set(diff["grouping"]) == {"eps", "memorization"}
+    assert (sizes.xs("random0.1", level="forget") == len(split.forget)).all()
+    amun_eps = diff[(diff["method"] == "amun") & (diff["setting"] == "with_retain") & (diff["grouping"] == "eps")]
+    first = amun_eps[amun_eps["forget"] == "random0.1"]
+    assert len(first) >= 2 and np.average(first["ua"], weights=first["n"]) == pytest.approx(row["unlearn_acc"])
 
 
 def test_tiny_cost_puts_work_first(tiny):
@@ -493,3 +512,45 @@ def test_shared_artifacts_come_from_the_between_workflow_cache(tmp_path, tiny_co
     log = tmp_path / "b" / "results" / "logs" / "original" / "seed1.log"
     assert not log.exists() or log.read_text() == ""  # not trained again
     assert "Symlinking output file results/models/original/seed1.pt from cache" in second.stdout + second.stderr
+
+
+def test_ulira_on_a_tiny_dag(tmp_path):
+    """U-LiRA end to end (tests/configs/ulira.yaml: 4 shadows, a memorized forget set): exact unlearning
+    (a second retrain) reads near 50%, no unlearning far above; each shadow unlearns its share of D_F."""
+    work = tmp_path / "run"
+    proc = snakemake(work, "--configfile", str(CONFIGS / "ulira.yaml"))
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts["ulira_shadow_original"] == 4 and counts["ulira_shadow_retrain"] == 8  # + the calibration row's
+    assert counts["ulira_shadow_unlearn"] == 4 and counts["ulira_attack"] == 3
+    res = work / "results"
+    data = load_bundle(res / "data" / "dataset.h5")
+    fp, n = data.fingerprint(), len(data.train_y)
+    target = load_split(res / "splits" / "memorized40-q0.5-1.0" / "seed1.h5", fp)
+    # the forget set comes from the upper half of the references' memorization scores
+    y = np.r_[data.train_y, data.test_y]
+    keep = np.load(str(res / "rmia" / "keep.npy"))
+    right = np.stack([np.load(str(res / "rmia" / f"ref{k}.logits.npy")).argmax(1) == y for k in (0, 1)])
+    mem = np.array([right[keep[:, i], i].mean() - right[~keep[:, i], i].mean() for i in range(len(y))])[:n]
+    assert mem[target.forget].min() >= np.sort(mem)[n // 2] and len(target.forget) == 40
+    shadow_keep = np.load(str(res / "ulira" / "keep.npy"))
+    assert shadow_keep.shape == (4, n) and (shadow_keep.sum(0) == 2).all()
+    for s in range(4):
+        base = res / "ulira" / "shadows" / f"shadow{s}"
+        _, orig = load_model(base / "original.pt")
+        assert orig["kind"] == "original" and orig["n_train"] == shadow_keep[s].sum()  # about half
+        sh = load_split(base / "memorized40-q0.5-1.0" / "split1" / "split.h5", fp)
+        inside = np.flatnonzero(shadow_keep[s])
+        np.testing.assert_array_equal(sh.forget, [i for i in target.forget if shadow_keep[s, i]])  # D_F's order
+        np.testing.assert_array_equal(sh.retain, np.setdiff1d(inside, target.forget))
+        _, ret = load_model(base / "memorized40-q0.5-1.0" / "split1" / "retrain.pt")
+        assert ret["split_hash"] == sh.hash and ret["n_train"] == len(sh.retain)
+        _, unl = load_model(base / "memorized40-q0.5-1.0" / "split1" / "unlearn" / "amun" / "with_retain.pt")
+        assert unl["split_hash"] == sh.hash and unl["source_checkpoint"].endswith(f"shadow{s}/original.pt")
+    table = pd.read_csv(str(res / "tables" / "ulira.csv")).set_index("method")
+    assert table.loc["original", "ulira_acc"] > 75  # the shadow originals still fit their forget examples
+    assert 35 < table.loc["retrain", "ulira_acc"] < 65  # a second retrain cannot be told from the first
+    assert table.loc["retrain", "ulira_target_acc"] == 50.0  # the target's retrain against itself
+    assert (table["ulira_examples"] == 2 * 40).all()  # every example judged in each of the 2 shadows it is in
+    assert "50 = indistinguishable" in (res / "tables" / "ulira.md").read_text()
+    again = snakemake(work, "--configfile", str(CONFIGS / "ulira.yaml"))
+    assert job_counts(again.stdout + again.stderr) == {}

@@ -29,6 +29,8 @@ def evaluate_inputs(w):
     }
     if w.instance != "retrain":
         inputs["retrain"] = retrain_path(w.forget, w.split_seed, w.model_seed)
+    if w.instance != "original" and config["evaluation"]["relearn"]["enabled"]:
+        inputs["original"] = original_path(w.model_seed)
     return inputs
 
 

@@ -63,20 +63,22 @@ def gap_bars(agg: pd.DataFrame, settings: list[str], out_png) -> None:
 
 
 def ft_roc_curves(runs: dict[str, str], out_png) -> None:
-    """ROC of RMIA scores, D_F (members) against D_T, for each model (the FT AUC's curves), on linear
-    axes and on log axes, where the low false positive rates of the TPR columns can be read."""
+    """ROC of the RMIA scores (solid) and LiRA online scores (dashed), D_F (members) against D_T, for each
+    model (the FT AUC's curves), on linear axes and on log axes, where the low false positive rates of
+    the TPR columns can be read."""
     fig, (lin, log) = plt.subplots(1, 2, figsize=(10, 5))
     floor = 1.0
-    for name, path in runs.items():
+    for i, (name, path) in enumerate(runs.items()):
         d = np.load(path)
-        s = d["rmia_score"]
-        if np.isnan(s).all():
-            continue
         y = np.r_[np.ones(len(d["forget"])), np.zeros(len(d["test"]))]
-        fpr, tpr, _ = roc_curve(y, np.r_[s[d["forget"]], s[d["test"]]])
-        floor = min(floor, 1.0 / len(d["test"]))
-        for ax in (lin, log):
-            ax.plot(fpr, tpr, lw=1.2, label=name)
+        for key, style in (("rmia_score", "-"), ("lira_online_score", "--")):
+            if key not in d or np.isnan(d[key]).all():
+                continue
+            s = d[key]
+            fpr, tpr, _ = roc_curve(y, np.r_[s[d["forget"]], s[d["test"]]])
+            floor = min(floor, 1.0 / len(d["test"]))
+            for ax in (lin, log):
+                ax.plot(fpr, tpr, style, lw=1.2, color=f"C{i % 10}", label=name if style == "-" else None)
     for ax in (lin, log):
         ax.plot([floor, 1], [floor, 1], "k:", lw=0.8)
         ax.set_xlabel("false positive rate (D_T)")
@@ -86,6 +88,7 @@ def ft_roc_curves(runs: dict[str, str], out_png) -> None:
     log.set_xlim(floor, 1)
     log.set_ylim(floor, 1)
     log.set_title("log axes (TPR at 1% and 0.1% FPR)", fontsize=9)
+    lin.set_title("solid: RMIA, dashed: LiRA online", fontsize=9)
     lin.legend(fontsize=7)
     _save(fig, out_png)
 

@@ -24,6 +24,7 @@ def main(smk, logfile):
         expect_split=smk.params.expect_split,
         expect_model=smk.params.expect_model,
         model_on_split=smk.params.model_on_split,
+        original_path=smk.input.get("original"),
     )
 
 

@@ -12,7 +12,8 @@ from ..audits import ID_COLUMNS, METRIC_COLUMNS, audit, cost_columns, distance_t
 from ..data import population
 from ..device import pick_device
 from ..io import atomic_path
-from ..predict import predict_logits
+from ..predict import accuracy, predict_logits
+from ..relearn import relearn_epochs
 from .inputs import open_bundle, open_keep, open_model, open_reference_logits, open_split
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,14 @@ def evaluate_job(
     expect_split: dict | None = None,
     expect_model: dict | None = None,
     model_on_split: bool = True,
+    original_path=None,
 ) -> dict:
     """Audit one checkpoint on one split. The split and checkpoint must be those the rule expects
     (``expect_*``); a checkpoint ``model_on_split`` (a retrain or an unlearned model of this forget
     set, not an original or a sequential request's model) must have been made from this very split,
-    and so must the retrained reference. ``cfg`` holds the ``rmia`` section, ``lira``
-    (evaluation.lira) and ``mis_seed``; ``keep_path`` is the reference models' keep matrix."""
+    and so must the retrained reference. ``cfg`` holds the ``rmia`` section, ``lira`` and ``relearn``
+    (evaluation.*) and ``mis_seed``; ``keep_path`` is the reference models' keep matrix; with
+    ``original_path`` (the original of the model seed) the relearn time is measured against its UA."""
     data = open_bundle(data_path)
     split = open_split(split_path, data, expect_split)
     dev = pick_device(device)
@@ -60,6 +63,15 @@ def evaluate_job(
     row, arrays = audit(logits, y, split, len(data.train_y), np.stack(refs) if refs else None, keep, cfg, r_logits)
     row.update(cost_columns(meta, r_meta), l2_to_retrain=distance_to_retrain(model.state_dict(), r_state))
     row["l2_moved"] = meta.get("l2_moved", 0.0 if meta["kind"] in ("original", "retrain") else np.nan)
+    row["relearn_epochs"] = 0.0 if meta["kind"] == "original" else np.nan
+    relearn = cfg.get("relearn", {})
+    if original_path and relearn.get("enabled") and meta["kind"] != "original":
+        expect_original = {"kind": "original", "model_seed": meta["model_seed"]}
+        original, _ = open_model(original_path, data, dev, expect_original)
+        fx, fy = data.train_x[split.forget], data.train_y[split.forget]
+        target = accuracy(original, torch.as_tensor(fx), fy, dev)
+        row["relearn_epochs"] = relearn_epochs(model, fx, fy, target, relearn, 0, dev)
+        log.info("relearn: %s epochs on D_F to reach the original's %.2f%%", row["relearn_epochs"], target)
     row = {**ident, "split_hash": split.hash, "code_version": meta.get("code_version"), **row}
     return _write(out_csv, out_npz, row, ident, arrays)
 
