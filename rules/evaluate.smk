@@ -90,11 +90,11 @@ rule aggregate:
             setting=config["unlearn"]["settings"],
             ext=["md", "tex"],
         )
-        + [f"{RES}/tables/cost.md", f"{RES}/tables/ranking.md"],
+        + [f"{RES}/tables/{t}.md" for t in ("cost", "ranking", "audits")],
         html=report(
             expand(
                 f"{RES}/tables/{{setting}}.html",
-                setting=config["unlearn"]["settings"] + ["cost", "ranking"],
+                setting=config["unlearn"]["settings"] + ["cost", "ranking", "audits"],
             ),
             caption="../workflow/report/table.rst",
             category="2 Tables",

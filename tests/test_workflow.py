@@ -144,6 +144,11 @@ def test_tiny_metrics_gaps_and_tables(tiny):
     ref_phi = np.stack([logit_scaled_confidence(np.load(str(res / "rmia" / f"ref{k}.logits.npy")), y) for k in (0, 1)])
     again = lira_scores(arrays["phi"].astype(np.float64), ref_phi, np.load(str(res / "rmia" / "keep.npy")), True)
     np.testing.assert_allclose(arrays["lira_online_score"], again["online"], rtol=1e-3, atol=1e-3)
+    audits = (res / "tables" / "audits.md").read_text()
+    block = audits.split("**random0.1**")[1].split("**")[0]
+    assert "| LiRA TPR@1% |" in block and block.count("\n| ") == 3 + n_units  # head, retrain, original, runs
+    amun_line = next(line for line in block.splitlines() if line.startswith("| amun | with_retain |"))
+    assert f"| {row['lira_online_auc']:.2f} |" in amun_line
     # per-example difficulty: every run's D_F split into groups by eps and by memorization score
     diff = pd.read_csv(str(res / "tables" / "difficulty.csv"))
     sizes = diff.groupby(["method", "setting", "forget", "run", "grouping"])["n"].sum()

@@ -20,7 +20,11 @@ def report_targets():
     return (
         [f"{RES}/tables/aggregate.csv", f"{RES}/plots/gap.png"]
         + [f"{RES}/tables/{x}.{e}" for x in s for e in ("md", "tex", "html")]
-        + [f"{RES}/tables/{t}.{e}" for t in ("cost", "ranking") for e in ("md", "html")]
+        + [
+            f"{RES}/tables/{t}.{e}"
+            for t in ("cost", "ranking", "audits")
+            for e in ("md", "html")
+        ]
         + [f"{RES}/tables/health.{e}" for e in ("csv", "html")]
         + [f"{RES}/tables/difficulty.{e}" for e in ("csv", "md", "html")]
         + [f"{RES}/tables/paper.{e}" for e in ("csv", "md", "html")]

@@ -214,3 +214,46 @@ def render_ranking(ranking: pd.DataFrame, level: float, kind: str) -> str:
     sep = "\n\n" if kind == "md" else "\n"
     note = RANKING_NOTE if kind == "md" else f"<p>{RANKING_NOTE}</p>"
     return sep.join(blocks) + sep + note + "\n"
+
+
+AUDIT_COLUMNS = [
+    ("ft_auc", "RMIA AUC"),
+    ("ft_tpr_at_1", "RMIA TPR@1%"),
+    ("lira_online_auc", "LiRA AUC"),
+    ("lira_online_tpr_at_1", "LiRA TPR@1%"),
+    ("lira_offline_auc", "LiRA off. AUC"),
+    ("js_to_retrain", "JS to retrain"),
+    ("act_dist_to_retrain", "act. dist."),
+    ("class_acc_gap", "class acc. gap"),
+    ("relearn_epochs", "relearn epochs"),
+]
+AUDITS_NOTE = (
+    "The audits beyond the paper's table, means over the cell's runs: RMIA and LiRA (online, offline) "
+    "with D_F as members against D_T (AUC, and TPR at 1% FPR), the JS divergence and activation "
+    "distance of the softmax outputs on D_F to the retrained model's, the mean |per-class test "
+    "accuracy - the retrain's| (points), and the epochs of fine-tuning on D_F until the original's "
+    "forget accuracy is back. The retrain row is the target of every column."
+)
+
+
+def render_audits(agg: pd.DataFrame, kind: str) -> str:
+    """One block per forget set: every method and setting with the audit columns (Markdown or HTML)."""
+    heads = ["method", "setting", "n"] + [label for _, label in AUDIT_COLUMNS]
+    blocks = []
+    for forget, g in agg.groupby("forget", sort=False):
+        g = pd.concat([g[g["method"] == "retrain"], g[g["method"] != "retrain"]])
+        rows = [
+            [r["method"], r["setting"], str(int(r["n_runs"]))]
+            + ["–" if pd.isna(r[f"{c}_mean"]) else f"{r[f'{c}_mean']:.3g}" if c.endswith(("retrain", "epochs"))
+               else f"{r[f'{c}_mean']:.2f}" for c, _ in AUDIT_COLUMNS]
+            for _, r in g.iterrows()
+        ]  # fmt: skip
+        if kind == "md":
+            lines = [f"**{forget}**", "", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+            blocks.append("\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]))
+        else:
+            cells = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in rows)
+            head = "".join(f"<th>{h}</th>" for h in heads)
+            blocks.append(f"<h4>{forget}</h4><table><tr>{head}</tr>{cells}</table>")
+    sep = "\n\n" if kind == "md" else "\n"
+    return sep.join(blocks) + sep + (AUDITS_NOTE if kind == "md" else f"<p>{AUDITS_NOTE}</p>") + "\n"

@@ -9,7 +9,16 @@ from ..audits import METRIC_COLUMNS
 from ..bootstrap import bootstrap
 from ..io import atomic_path
 from ..plots import confidence_histograms, ft_roc_curves, gap_bars
-from ..tables import add_gaps, aggregate, cost_table, render_cost, render_ranking, render_table, table_cells
+from ..tables import (
+    add_gaps,
+    aggregate,
+    cost_table,
+    render_audits,
+    render_cost,
+    render_ranking,
+    render_table,
+    table_cells,
+)
 
 
 def aggregate_job(
@@ -45,6 +54,8 @@ def aggregate_job(
             tmp.write_text(render_cost(cost, kind))
         with atomic_path(out_tables[f"ranking_{kind}"]) as tmp:
             tmp.write_text(render_ranking(ranking, boot["level"], kind))
+        with atomic_path(out_tables[f"audits_{kind}"]) as tmp:
+            tmp.write_text(render_audits(agg, kind))
 
 
 def plots_job(aggregate_csv, settings: list[str], examples: dict, out_gap, out_confidence, out_roc) -> None:
