@@ -122,14 +122,15 @@ def train_params(section):
     return canon({k: v for k, v in section.items() if k not in SPEED_KEYS["train"]})
 
 
-# what every metrics job needs beside the RMIA section
+# what every metrics job needs beside the RMIA section (the relearn time: evaluation runs only, so
+# that changing it reruns no tuning point or sequential request)
 AUDIT_PARAMS = canon(
     {
         "mis_seed": config["evaluation"]["mis_seed"],
         "lira": config["evaluation"]["lira"],
-        "relearn": config["evaluation"]["relearn"],
     }
 )
+EVAL_AUDIT_PARAMS = canon({**AUDIT_PARAMS, "relearn": config["evaluation"]["relearn"]})
 
 
 # What a job expects of its inputs, checked against what they record (amunflow.jobs.inputs): a

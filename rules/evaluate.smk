@@ -65,7 +65,7 @@ rule evaluate:
     params:
         ident=lambda w: identity(w, w.split_seed, w.run),
         rmia=canon(config["rmia"]),
-        audit=AUDIT_PARAMS,
+        audit=EVAL_AUDIT_PARAMS,
         device=config["device"],
         expect_split=lambda w: expect_split(w.forget, w.split_seed),
         expect_model=expect_evaluated,

@@ -216,6 +216,7 @@ rule ulira_attack:
         expect_unlearned=ulira_expect_unlearned,
         unlearned_on_split=lambda w: w.instance != "original",
         expect_targets=ulira_expect_targets,
+        expect_retrains=ulira_expect_retrains,
         targets_on_split=lambda w: w.instance != "original",
         code=code("ulira", "ulira.py"),
     script:

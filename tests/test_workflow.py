@@ -554,7 +554,8 @@ def test_ulira_on_a_tiny_dag(tmp_path):
     table = pd.read_csv(str(res / "tables" / "ulira.csv")).set_index("method")
     assert table.loc["original", "ulira_acc"] > 75  # the shadow originals still fit their forget examples
     assert 35 < table.loc["retrain", "ulira_acc"] < 65  # a second retrain cannot be told from the first
-    assert table.loc["retrain", "ulira_target_acc"] == 50.0  # the target's retrain against itself
+    assert np.isnan(table.loc["retrain", "ulira_target_acc"])  # no second target retrain to judge
+    assert table.loc["original", "ulira_target_acc"] > 50 and table.loc["original", "n_targets"] == 1
     assert (table["ulira_examples"] == 2 * 40).all()  # every example judged in each of the 2 shadows it is in
     assert "50 = indistinguishable" in (res / "tables" / "ulira.md").read_text()
     again = snakemake(work, "--configfile", str(CONFIGS / "ulira.yaml"))

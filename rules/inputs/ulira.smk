@@ -62,13 +62,14 @@ def shadow_unlearned(w, s):
 
 
 def ulira_targets(w):
-    """The target's models (one per model seed and run) and their retrains."""
+    """The target's models (one per model seed and run) and their retrains; none for the calibration row
+    retrain (its target would be the retrain itself, 50% by construction)."""
     m_seeds, runs = config["model_seeds"], config["unlearn"]["runs"]
     f, s = w.forget, w.split_seed
     if w.instance == "original":
         pairs = [(original_path(m), m) for m in m_seeds]
     elif w.instance == "retrain":
-        pairs = [(retrain_path(f, s, m), m) for m in m_seeds]
+        pairs = []
     else:
         pairs = [
             (unlearn_path(w.instance, w.setting, f, s, m, r), m)
@@ -102,7 +103,8 @@ def ulira_expect_unlearned(w):
         return [shadow_original_identity(s) for s in range(n)]
     if w.instance == "retrain":
         return [
-            {"kind": "retrain", "seed": shadow_seed(s, again=True)} for s in range(n)
+            {"kind": "retrain", "model_seed": shadow_seed(s, again=True)}
+            for s in range(n)
         ]
     return [
         {"kind": "unlearned", "instance": w.instance, "setting": w.setting}
@@ -111,10 +113,25 @@ def ulira_expect_unlearned(w):
 
 
 def ulira_expect_targets(w):
+    """What each target model and its retrain must record."""
     m_seeds, runs = config["model_seeds"], config["unlearn"]["runs"]
-    if w.instance in ("original", "retrain"):
-        return [{"kind": w.instance, "model_seed": int(m)} for m in m_seeds]
-    return [expect_unlearned(w.instance, w.setting, m) for m in m_seeds for _ in runs]
+    if w.instance == "retrain":
+        return []
+    if w.instance == "original":
+        pairs = [({"kind": "original", "model_seed": int(m)}, m) for m in m_seeds]
+    else:
+        pairs = [
+            (expect_unlearned(w.instance, w.setting, m), m)
+            for m in m_seeds
+            for _ in runs
+        ]
+    return [(t, {"kind": "retrain", "model_seed": int(m)}) for t, m in pairs]
+
+
+def ulira_expect_retrains(w):
+    """Each shadow's retrain: its own seed (the calibration row's second retrain has another)."""
+    n = config["evaluation"]["ulira"]["shadows"]
+    return [{"kind": "retrain", "model_seed": shadow_seed(s)} for s in range(n)]
 
 
 def ulira_targets_all():

@@ -145,9 +145,11 @@ def logit_scaled_confidence(logits: np.ndarray, labels: np.ndarray) -> np.ndarra
 def lira_fits(ref_phi: np.ndarray, keep: np.ndarray, fix_variance: bool):
     """Per point, the Gaussians of phi under the reference models that trained on it (IN) and those that did
     not (OUT), as the LiRA code (``generate_ours``): means are medians over the references; standard
-    deviations per point, or with ``fix_variance`` one global value, the std of all IN values, used for
-    both (the code's global variance, recommended below 64 references). Returns (mu_in, sd_in, mu_out,
-    sd_out), each of shape (P,) (sd of shape () when fixed). Every point must be IN and OUT at least once."""
+    deviations per point, or with ``fix_variance`` one global value (the code's global variance,
+    recommended below 64 references): online uses the std of all IN values for both Gaussians, as
+    ``generate_ours``; the offline score the std of all OUT values, as ``generate_ours_offline``.
+    Returns (mu_in, sd_in, mu_out, sd_out, sd_out_offline), each of shape (P,) (or () when fixed). Every
+    point must be IN and OUT at least once."""
     ref_phi, keep = np.asarray(ref_phi, dtype=np.float64), np.asarray(keep, dtype=bool)
     if not (keep.any(0) & (~keep).any(0)).all():
         raise ValueError("LiRA needs every point IN at least one reference model and OUT of another")
@@ -156,9 +158,9 @@ def lira_fits(ref_phi: np.ndarray, keep: np.ndarray, fix_variance: bool):
     mu_in, mu_out = np.nanmedian(ins, 0), np.nanmedian(outs, 0)
     if fix_variance:
         sd_in = sd_out = np.nanstd(ins)
-    else:
-        sd_in, sd_out = np.nanstd(ins, 0), np.nanstd(outs, 0)
-    return mu_in, sd_in, mu_out, sd_out
+        return mu_in, sd_in, mu_out, sd_out, np.nanstd(outs)
+    sd_in, sd_out = np.nanstd(ins, 0), np.nanstd(outs, 0)
+    return mu_in, sd_in, mu_out, sd_out, sd_out
 
 
 def lira_scores(target_phi: np.ndarray, ref_phi: np.ndarray, keep: np.ndarray, fix_variance: bool) -> dict:
@@ -166,9 +168,9 @@ def lira_scores(target_phi: np.ndarray, ref_phi: np.ndarray, keep: np.ndarray, f
     log likelihood ratio log N(phi; IN) - log N(phi; OUT); offline, -log N(phi; OUT), the code's
     two-sided test (``generate_ours_offline``: a point far from the OUT Gaussian on either side is
     flagged, which also catches an unlearned model that overshoots)."""
-    mu_in, sd_in, mu_out, sd_out = lira_fits(ref_phi, keep, fix_variance)
-    log_out = norm.logpdf(target_phi, mu_out, sd_out + 1e-30)
-    return {"online": norm.logpdf(target_phi, mu_in, sd_in + 1e-30) - log_out, "offline": -log_out}
+    mu_in, sd_in, mu_out, sd_out, sd_off = lira_fits(ref_phi, keep, fix_variance)
+    online = norm.logpdf(target_phi, mu_in, sd_in + 1e-30) - norm.logpdf(target_phi, mu_out, sd_out + 1e-30)
+    return {"online": online, "offline": -norm.logpdf(target_phi, mu_out, sd_off + 1e-30)}
 
 
 def ft_attack(scores: np.ndarray, forget: np.ndarray, test: np.ndarray, n_retain: int, seeds, prefix: str) -> dict:
@@ -243,16 +245,17 @@ def ulira_scores(
     retrained), the Gaussians fitted per example to the shadow models that unlearned it (``unl_phi``
     where ``unl_mask``, shape (S, n)) and to the shadow retrains, none of which saw it (``ret_phi``).
     With ``fix_variance`` both use one pooled within-example variance (each example's squared residuals
-    about its own means, over the models beyond the first of each mean); else each its own. Positive:
+    about its own means, over the models beyond the first of each mean); else each its own where two or
+    more models give one, the pooled one where not. Positive:
     ``phi`` looks like an unlearned model's. NaN for an example no shadow unlearned."""
     mu_u, ss_u, n_u = ulira_fit(unl_phi, unl_mask)
     mu_r, ss_r, n_r = ulira_fit(ret_phi, np.ones(ret_phi.shape, bool))
-    if fix_variance:
-        dof = (np.maximum(n_u - 1, 0) + np.maximum(n_r - 1, 0)).sum()
-        sd_u = sd_r = np.sqrt((ss_u.sum() + ss_r.sum()) / max(dof, 1))
-    else:
+    dof = (np.maximum(n_u - 1, 0) + np.maximum(n_r - 1, 0)).sum()
+    sd_u = sd_r = np.sqrt((ss_u.sum() + ss_r.sum()) / max(dof, 1))
+    if not fix_variance:  # each example's own, where two or more models give one (else the pooled one)
         with np.errstate(invalid="ignore", divide="ignore"):
-            sd_u, sd_r = np.sqrt(ss_u / n_u), np.sqrt(ss_r / n_r)
+            sd_u = np.where(n_u >= 2, np.sqrt(ss_u / n_u), sd_u)
+            sd_r = np.where(n_r >= 2, np.sqrt(ss_r / n_r), sd_r)
     return norm.logpdf(phi, mu_u, sd_u + 1e-30) - norm.logpdf(phi, mu_r, sd_r + 1e-30)
 
 

@@ -25,6 +25,7 @@ def main(smk, logfile):
         expect_unlearned=smk.params.expect_unlearned,
         unlearned_on_split=smk.params.unlearned_on_split,
         expect_targets=smk.params.expect_targets,
+        expect_retrains=smk.params.expect_retrains,
         targets_on_split=smk.params.targets_on_split,
     )
 

@@ -80,13 +80,15 @@ def ulira_job(
     expect_split: dict | None = None,
     expect_unlearned: list[dict] | None = None,
     unlearned_on_split: bool = True,
-    expect_targets: list[dict] | None = None,
+    expect_targets: list | None = None,
     targets_on_split: bool = True,
+    expect_retrains: list[dict] | None = None,
 ) -> dict:
     """U-LiRA of one method (or calibration row) on one forget set: every shadow's unlearned and retrained
     model, and the target's unlearned models (one per model seed and run) against their retrains. Each
     shadow model must come from its shadow's split (and the unlearned ones from the rule's ``expect``);
-    the shadow splits from this target split."""
+    the shadow splits from this target split. ``expect_targets`` holds (target, its retrain) identities;
+    ``expect_retrains`` the shadow retrains'."""
     data = open_bundle(data_path)
     split = open_split(split_path, data, expect_split)
     dev = pick_device(device)
@@ -96,15 +98,17 @@ def ulira_job(
         sh = open_split(sp, data, {"role": "shadow", "shadow": s, "target_split_hash": split.hash})
         on_split = {"split_hash": sh.hash} if unlearned_on_split else {}
         unl.append(_phi(up, data, x, y, dev, {**(expect_unlearned or [{}] * len(shadow_splits))[s], **on_split}))
-        ret.append(_phi(rp, data, x, y, dev, {"kind": "retrain", "split_hash": sh.hash}))
+        expect_ret = (expect_retrains or [{}] * len(shadow_splits))[s]
+        ret.append(_phi(rp, data, x, y, dev, {"kind": "retrain", **expect_ret, "split_hash": sh.hash}))
         unlearned.append(np.isin(split.forget, sh.forget))
         log.info("shadow %d: %d forget samples unlearned", s, unlearned[-1].sum())
     unl, ret, unlearned = np.stack(unl), np.stack(ret), np.stack(unlearned)
     accs = []
     for i, (tp, trp) in enumerate(zip(targets, target_retrains, strict=True)):
         on_split = {"split_hash": split.hash} if targets_on_split else {}
-        t = _phi(tp, data, x, y, dev, {**(expect_targets or [{}] * len(targets))[i], **on_split})
-        r = _phi(trp, data, x, y, dev, {"kind": "retrain", "split_hash": split.hash})
+        expect_t, expect_r = (expect_targets or [({}, {})] * len(targets))[i]
+        t = _phi(tp, data, x, y, dev, {**expect_t, **on_split})
+        r = _phi(trp, data, x, y, dev, {"kind": "retrain", **expect_r, "split_hash": split.hash})
         accs.append(ulira_accuracy(unl, unlearned, ret, t, r, fix_variance)["ulira_target_acc"])
     res = ulira_accuracy(unl, unlearned, ret, fix_variance=fix_variance)
     row = {
