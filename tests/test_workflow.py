@@ -224,6 +224,7 @@ def test_tiny_changes_rerun_only_what_depends_on_them(tiny):
         "unlearn": units["amun"],
         "evaluate": units["amun"],
         "aggregate": 1,
+        "difficulty": 1,
         "plots": 1,
         "health": 1,
         "compare_paper": 1,
@@ -240,6 +241,7 @@ def test_tiny_changes_rerun_only_what_depends_on_them(tiny):
         "unlearn": da_users,
         "evaluate": da_users,
         "aggregate": 1,
+        "difficulty": 1,
         "health": 1,
         "compare_paper": 1,
         "plots": 1,
@@ -303,7 +305,15 @@ def test_tiny_code_changes_rerun_exactly_what_they_change(tiny, tmp_path):
     audit = {"src/amunflow/metrics.py": ("100.0 * float(np.mean(v)) for", "100.0 * float(np.mean(v)) + 0.0 for")}
     plan = plan_with(edited_copy(tmp_path / "b", audit), tiny)
     n_metrics = 2 * (sum(len(s.settings) for s in REGISTRY.values()) + 2)
-    assert plan == {"evaluate": n_metrics, "aggregate": 1, "plots": 1, "health": 1, "compare_paper": 1, "all": 1}, plan
+    assert plan == {
+        "evaluate": n_metrics,
+        "aggregate": 1,
+        "difficulty": 1,
+        "plots": 1,
+        "health": 1,
+        "compare_paper": 1,
+        "all": 1,
+    }, plan
     method = {"src/amunflow/methods/bs.py": ('r.hp.extra["discretize"]', 'bool(r.hp.extra["discretize"])')}
     plan = plan_with(edited_copy(tmp_path / "c", method), tiny)
     n_bs = 2 * len(REGISTRY["bs"].settings)
@@ -311,6 +321,7 @@ def test_tiny_code_changes_rerun_exactly_what_they_change(tiny, tmp_path):
         "unlearn": n_bs,
         "evaluate": n_bs,
         "aggregate": 1,
+        "difficulty": 1,
         "plots": 1,
         "health": 1,
         "compare_paper": 1,
@@ -335,6 +346,7 @@ def test_tiny_per_forget_set_attack_gives_the_same_rows(tiny):
         "unlearn": da_users,
         "evaluate": da_users,
         "aggregate": 1,
+        "difficulty": 1,
         "health": 1,
         "compare_paper": 1,
         "plots": 1,
