@@ -67,7 +67,7 @@ rule ulira_shadow_split:
     params:
         shadow=lambda w: int(w.shadow),
         expect_split=lambda w: expect_split(w.forget, w.split_seed),
-        code=code("ulira", "ulira_split.py"),
+        code=code("shadows", "ulira_split.py"),
     script:
         "../workflow/scripts/ulira_split.py"
 

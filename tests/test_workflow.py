@@ -572,3 +572,8 @@ def test_ulira_on_a_tiny_dag(tmp_path):
     assert "50 = indistinguishable" in (res / "tables" / "ulira.md").read_text()
     again = snakemake(work, "--configfile", str(CONFIGS / "ulira.yaml"))
     assert job_counts(again.stdout + again.stderr) == {}
+    # a change to how the attacks score reruns the attack (and the evaluations), never a shadow's training
+    audit = {"src/amunflow/metrics.py": ("100.0 * float(np.mean(v)) for", "100.0 * float(np.mean(v)) + 0.0 for")}
+    plan = plan_with(edited_copy(tmp_path / "edit", audit), SimpleNamespace(work=work, config=CONFIGS / "ulira.yaml"))
+    assert plan["ulira_attack"] == 3 and plan["evaluate"] == 3, plan
+    assert not [rule for rule in plan if rule.startswith(("ulira_shadow", "train", "unlearn", "make_split"))], plan

@@ -4,7 +4,7 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
 
-from amunflow.jobs.ulira import shadow_split_job
+from amunflow.jobs.shadows import shadow_split_job
 from amunflow.smk import run
 
 
