@@ -38,6 +38,7 @@ localrules:
     compare_paper,
     make_split,
     select_hyperparameters,
+    tuning_report,
     sequential_split,
     sequential_summary,
     rmia_keep,

@@ -36,13 +36,13 @@ rule summarize_adversarial:
         plot=report(
             f"{RES}/adversarial/seed{{model_seed}}/{{scope}}.eps_hist.png",
             caption="../workflow/report/eps_hist.rst",
-            category="4 Adversarial sets",
+            category="5 Adversarial sets",
         ),
     log:
         f"{RES}/logs/adversarial/seed{{model_seed}}/{{scope}}.summary.log",
     conda:
         "../envs/amunflow.yaml"
     params:
-        code=code("adversarial", "summarize_adversarial.py"),
+        code=code("adversarial_summary", "summarize_adversarial.py"),
     script:
         "../workflow/scripts/summarize_adversarial.py"

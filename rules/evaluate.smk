@@ -83,7 +83,7 @@ rule aggregate:
         aggregate=report(
             f"{RES}/tables/aggregate.csv",
             caption="../workflow/report/aggregate.rst",
-            category="2 Tables",
+            category="3 Tables",
         ),
         tables=expand(
             f"{RES}/tables/{{setting}}.{{ext}}",
@@ -91,13 +91,18 @@ rule aggregate:
             ext=["md", "tex"],
         )
         + [f"{RES}/tables/{t}.md" for t in ("cost", "ranking", "audits")],
+        ranking=report(
+            f"{RES}/tables/ranking.html",
+            caption="../workflow/report/ranking.rst",
+            category="1 Answer: the ranking",
+        ),
         html=report(
             expand(
                 f"{RES}/tables/{{setting}}.html",
-                setting=config["unlearn"]["settings"] + ["cost", "ranking", "audits"],
+                setting=config["unlearn"]["settings"] + ["cost", "audits"],
             ),
             caption="../workflow/report/table.rst",
-            category="2 Tables",
+            category="3 Tables",
         ),
     log:
         f"{RES}/logs/tables/aggregate.log",
@@ -107,6 +112,7 @@ rule aggregate:
         mia_column=config["evaluation"]["mia_column"],
         settings=config["unlearn"]["settings"],
         bootstrap=canon(config["evaluation"]["bootstrap"]),
+        unlearned_bar=config["health"]["unlearned_min_closed_share"],
         code=code("report", "aggregate.py"),
     script:
         "../workflow/scripts/aggregate.py"
@@ -121,7 +127,7 @@ rule difficulty:
         html=report(
             f"{RES}/tables/difficulty.html",
             caption="../workflow/report/difficulty.rst",
-            category="2 Tables",
+            category="3 Tables",
         ),
     log:
         f"{RES}/logs/tables/difficulty.log",

@@ -9,7 +9,7 @@ rule health:
         html=report(
             f"{RES}/tables/health.html",
             caption="../workflow/report/health.rst",
-            category="1 Health checks",
+            category="2 Health checks",
         ),
     log:
         f"{RES}/logs/health.log",
@@ -32,7 +32,7 @@ rule compare_paper:
         html=report(
             f"{RES}/tables/paper.html",
             caption="../workflow/report/paper.rst",
-            category="2 Tables",
+            category="3 Tables",
         ),
     log:
         f"{RES}/logs/compare_paper.log",
@@ -57,7 +57,7 @@ rule plots:
         gap=report(
             f"{RES}/plots/gap.png",
             caption="../workflow/report/gap.rst",
-            category="3 Plots",
+            category="4 Plots",
         ),
         confidence=report(
             expand(
@@ -65,7 +65,7 @@ rule plots:
                 setting=config["unlearn"]["settings"],
             ),
             caption="../workflow/report/confidence.rst",
-            category="3 Plots",
+            category="4 Plots",
         ),
         roc=report(
             expand(
@@ -73,7 +73,7 @@ rule plots:
                 setting=config["unlearn"]["settings"],
             ),
             caption="../workflow/report/roc.rst",
-            category="3 Plots",
+            category="4 Plots",
         ),
     log:
         f"{RES}/logs/plots.log",

@@ -152,12 +152,12 @@ rule sequential_summary:
         table=report(
             f"{SEQ}/summary.csv",
             caption="../workflow/report/sequential.rst",
-            category="6 Sequential requests",
+            category="7 Sequential requests",
         ),
         plot=report(
             f"{SEQ}/fr_minus_ft.png",
             caption="../workflow/report/sequential.rst",
-            category="6 Sequential requests",
+            category="7 Sequential requests",
         ),
     log:
         f"{SEQ}/logs/summary.log",

@@ -72,14 +72,9 @@ checkpoint select_hyperparameters:
         grid=report(
             f"{RES}/tuning/grid.csv",
             caption="../workflow/report/tuning.rst",
-            category="5 Tuning",
+            category="6 Tuning",
         ),
         selected=f"{RES}/tuning/selected.csv",
-        html=report(
-            f"{RES}/tuning/selected.html",
-            caption="../workflow/report/tuning.rst",
-            category="5 Tuning",
-        ),
     log:
         f"{RES}/logs/tuning/select.log",
     conda:
@@ -90,3 +85,29 @@ checkpoint select_hyperparameters:
         code=code("tuning", "select_hyperparameters.py"),
     script:
         "../workflow/scripts/select_hyperparameters.py"
+
+
+rule tuning_report:
+    input:
+        grid=f"{RES}/tuning/grid.csv",
+        selected=f"{RES}/tuning/selected.csv",
+    output:
+        html=report(
+            f"{RES}/tuning/selected.html",
+            caption="../workflow/report/tuning.rst",
+            category="6 Tuning",
+        ),
+        png=report(
+            f"{RES}/tuning/gap_vs_lr.png",
+            caption="../workflow/report/tuning.rst",
+            category="6 Tuning",
+        ),
+    log:
+        f"{RES}/logs/tuning/report.log",
+    conda:
+        "../envs/amunflow.yaml"
+    params:
+        unlearned_bar=config["health"]["unlearned_min_closed_share"],
+        code=code("tuning_report", "tuning_report.py"),
+    script:
+        "../workflow/scripts/tuning_report.py"

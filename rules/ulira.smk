@@ -232,7 +232,7 @@ rule ulira_table:
         html=report(
             f"{RES}/tables/ulira.html",
             caption="../workflow/report/ulira.rst",
-            category="2 Tables",
+            category="3 Tables",
         ),
     log:
         f"{RES}/logs/tables/ulira.log",

@@ -9,7 +9,8 @@ from amunflow.attack import AttackConfig, calibrate_eps_init, pgd_l2_adaptive
 from amunflow.checkpoint import save_checkpoint
 from amunflow.data import save_bundle, synthetic
 from amunflow.io import file_hash
-from amunflow.jobs.adversarial import build_job, summary_job
+from amunflow.jobs.adversarial import build_job
+from amunflow.jobs.adversarial_summary import summary_job
 from amunflow.models import build_model
 from amunflow.splits import load_split, make_split, save_split
 from amunflow.train import TrainConfig, train

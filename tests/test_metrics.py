@@ -8,6 +8,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.svm import SVC
 
 from amunflow.audits import DISTANCE_COLUMNS, LIRA_COLUMNS
+from amunflow.gaps import add_gaps
 from amunflow.metrics import (
     avg_gap,
     ft_attack,
@@ -20,7 +21,7 @@ from amunflow.metrics import (
 )
 from amunflow.models import param_distance
 from amunflow.splits import keep_matrix
-from amunflow.tables import add_gaps, aggregate, render_table, table_cells
+from amunflow.tables import aggregate, render_table, table_cells
 
 
 def test_keep_matrix_is_the_legacy_draw_with_each_point_in_half():

@@ -10,6 +10,7 @@ import pytest
 
 from amunflow import UserError
 from amunflow.data import save_bundle, synthetic
+from amunflow.gaps import add_gaps
 from amunflow.io import atomic_path
 from amunflow.jobs.data import split_job
 from amunflow.jobs.evaluate import evaluate_job
@@ -17,7 +18,6 @@ from amunflow.jobs.inputs import open_bundle, open_split
 from amunflow.jobs.rmia import keep_job, reference_job
 from amunflow.jobs.train import train_job
 from amunflow.jobs.unlearn import unlearn_job
-from amunflow.tables import add_gaps
 
 RANDOM = {"kind": "random", "size": 0.1}
 MODEL = {"arch": "resnet18", "width": 4}

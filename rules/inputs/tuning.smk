@@ -21,15 +21,19 @@ def tune_evaluate_inputs(w):
 def tuning_metric_inputs():
     units = EXP.tuning_units()
     pairs = sorted({(f, m) for _, _, f, _, m in units})
-    retrains = [
-        reference_metrics_path("retrain", f, config["tuning_seed"], m) for f, m in pairs
+    # the tuning set's retrain (the target) and original (the start: how far a point got)
+    references = [
+        reference_metrics_path(kind, f, config["tuning_seed"], m)
+        for f, m in pairs
+        for kind in ("retrain", "original")
     ]
-    return [tuning_metrics_path(*u) for u in units] + retrains
+    return [tuning_metrics_path(*u) for u in units] + references
 
 
 def tuning_targets():
     if not EXP.tuning_units():
         return []
     return [
-        f"{RES}/tuning/{name}" for name in ("grid.csv", "selected.csv", "selected.html")
+        f"{RES}/tuning/{name}"
+        for name in ("grid.csv", "selected.csv", "selected.html", "gap_vs_lr.png")
     ]

@@ -18,10 +18,14 @@ def method_inputs(w, split_seed):
 
 def selection_input(instance, forget):
     """{"selected": the tuning selection} where the stage tuned ``instance`` on ``forget`` (the run
-    then waits for the selection checkpoint and reads it), else {}."""
+    then waits for the selection checkpoint and reads it), else {}. ancient(): a run reruns when the
+    values selected for it change (its hyper param), not whenever the selection is rewritten, so one
+    more grid point or a new table column reruns no run whose point stayed the same."""
     if not EXP.is_tuned(instance, forget):
         return {}
-    return {"selected": checkpoints.select_hyperparameters.get().output.selected}
+    return {
+        "selected": ancient(checkpoints.select_hyperparameters.get().output.selected)
+    }
 
 
 def unlearn_inputs(w):

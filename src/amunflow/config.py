@@ -261,10 +261,9 @@ class Experiment:
         for inst in tuned_instances(c):
             method = method_of(c["unlearn"], inst)
             for setting in settings_of(c["unlearn"], inst):
+                points = grid_points(grid_of(c, inst, setting), method)
                 for f in self.tuned_forget_sets():
-                    out += [
-                        (inst, setting, f, point_id(p), m) for p in grid_points(grid_of(c, inst), method) for m in seeds
-                    ]
+                    out += [(inst, setting, f, point_id(p), m) for p in points for m in seeds]
         return out
 
     def tuned_forget_sets(self) -> list[str]:

@@ -102,24 +102,35 @@ def tuned_instances(config: dict) -> list[str]:
     return names
 
 
-def grid_of(config: dict, instance: str) -> dict:
-    """The values searched for one instance: its tuning.grids entry if it has one, else the keys of
-    tuning.grid its method has; each key and value checked, with the config key named."""
+def grid_of(config: dict, instance: str, setting: str | None = None) -> dict:
+    """The values searched for one instance in one access setting: its tuning.grids entry if it has
+    one (with the setting's own keys, tuning.grids.<instance>.<setting>, replacing the instance's),
+    else the keys of tuning.grid its method has; each key and value checked, with the config key
+    named. Without ``setting``: the instance's keys only (its per-setting keys checked too)."""
     t, method = config["tuning"], method_of(config["unlearn"], instance)
     props = hyper_props(method)
     own = instance in t["grids"]
-    grid = dict(t["grids"][instance] or {}) if own else {k: v for k, v in t["grid"].items() if k in props}
-    unknown = sorted(set(grid) - set(props))
-    if unknown:
-        raise UserError(
-            f"config key tuning.grids.{instance}: {unknown} are not hyperparameters of method {method}; "
-            f"allowed: {sorted(props)}."
-        )
-    for key, values in grid.items():
-        where = f"tuning.grids.{instance}" if own else "tuning.grid"
-        for i, v in enumerate(values):
-            _check({key: v}, method, f"{where}.{key}[{i}]", prefix=False)
-    return grid
+    entry = dict(t["grids"][instance] or {}) if own else {}
+    per_setting = {s: entry.pop(s) for s in SETTINGS if s in entry}
+    for s in per_setting:
+        if s not in REGISTRY[method].settings:
+            raise UserError(
+                f"config key tuning.grids.{instance}.{s}: method {method} runs "
+                f"{' and '.join(REGISTRY[method].settings)} only; remove the {s} key."
+            )
+    base = entry if own else {k: v for k, v in t["grid"].items() if k in props}
+    where_base = f"tuning.grids.{instance}" if own else "tuning.grid"
+    checked = [(base, where_base)] + [(g, f"tuning.grids.{instance}.{s}") for s, g in per_setting.items()]
+    for grid, where in checked:
+        unknown = sorted(set(grid) - set(props))
+        if unknown:
+            raise UserError(
+                f"config key {where}: {unknown} are not hyperparameters of method {method}; allowed: {sorted(props)}."
+            )
+        for key, values in grid.items():
+            for i, v in enumerate(values):
+                _check({key: v}, method, f"{where}.{key}[{i}]", prefix=False)
+    return {**base, **(per_setting.get(setting) or {})}
 
 
 def check_grids(config: dict) -> None:

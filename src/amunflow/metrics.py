@@ -129,6 +129,19 @@ def avg_gap(row: dict, retrain_mean: dict, mia_column: str) -> float:
     return float(np.mean([abs(row[c] - retrain_mean[c]) for c in cols]))
 
 
+MIN_DISTANCE = 1.0  # points: below this the original and the retrain do not differ enough to judge a run by
+
+
+def closed_share(value: float, original: float, retrain: float) -> float:
+    """The share of the original-to-retrain distance an unlearned model closed on one metric:
+    (original - value) / (original - retrain); 0 = where the original was, 1 = at the retrain, above 1
+    past it. NaN when the two are within :data:`MIN_DISTANCE` points (nothing to close)."""
+    distance = original - retrain
+    if not abs(distance) >= MIN_DISTANCE:  # also NaN
+        return float("nan")
+    return float((original - value) / distance)
+
+
 # --------------------------------------------------------------------------- LiRA
 
 

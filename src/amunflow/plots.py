@@ -118,3 +118,33 @@ def fr_minus_ft(runs: pd.DataFrame, out_png) -> None:
         ax.set_ylabel("FR AUC - FT AUC (higher is better)")
         ax.legend(fontsize=7)
     _save(fig, out_png)
+
+
+def tuning_curves(grid: pd.DataFrame, selected: pd.DataFrame, out_png) -> None:
+    """The tuning grid: average gap to the tuning set's retrain against the learning rate, one panel
+    per access setting and forget set, one line per method (and per value of its other grid keys), the
+    selected point of each marked with a ring. Points without an lr (e.g. SSD) are drawn at lr 1."""
+    lr_of = lambda points: points.str.extract(r"(?:^|_)lr([0-9.e+-]+)(?:_|$)")[0].astype(float).fillna(1.0)  # noqa: E731
+    grid = grid.assign(lr=lr_of(grid["point"]))
+    selected = selected.assign(lr=lr_of(selected["point"])) if len(selected) else selected
+    panels = list(dict.fromkeys(zip(grid["setting"], grid["forget"], strict=True)))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.8), squeeze=False)
+    for ax, (setting, forget) in zip(axes[0], panels, strict=True):
+        rows = grid[(grid["setting"] == setting) & (grid["forget"] == forget)]
+        for method, g in rows.groupby("method", sort=True):
+            others = g["point"].str.replace(r"(?:^|_)lr[0-9.e+-]+(?=_|$)", "", regex=True).str.strip("_")
+            for rest, line in g.groupby(others, sort=True):
+                line = line.groupby("lr", as_index=False)["avg_gap"].mean().sort_values("lr")
+                label = method + (f" {rest}" if rest and others.nunique() > 1 else "")
+                ax.plot(line["lr"], line["avg_gap"], marker="o", ms=3, lw=1, label=label)
+            chosen = selected[
+                (selected["method"] == method) & (selected["setting"] == setting) & (selected["forget"] == forget)
+            ]
+            for _, c in chosen.iterrows():
+                ax.plot([c["lr"]], [c["avg_gap"]], "o", ms=10, mfc="none", mec="black")
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("avg. gap to the tuning set's retrain")
+        ax.set_title(f"{setting}, {forget} (ring: selected)", fontsize=9)
+        ax.legend(fontsize=6, ncol=2)
+    _save(fig, out_png)

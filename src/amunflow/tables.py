@@ -1,5 +1,6 @@
-"""From every run's metric row to the paper's tables: gaps to retraining, mean ± std over runs, the
-paper's layout (Markdown, LaTeX, HTML) and the cost table."""
+"""From every run's metric row (with its gaps, :mod:`amunflow.gaps`) to the paper's tables: mean ±
+std over runs, the verdicts, the paper's layout (Markdown, LaTeX, HTML), the ranking and the cost
+table."""
 
 from __future__ import annotations
 
@@ -7,49 +8,28 @@ import math
 
 import pandas as pd
 
-from . import UserError
 from .audits import METRIC_COLUMNS
-from .metrics import avg_gap
+from .gaps import NOT_UNLEARNED, PROGRESS_COLUMNS, verdict
 
 TABLE_COLUMNS = [("unlearn_acc", "UA"), ("retain_acc", "RA"), ("test_acc", "TA")]
 
 
-def check_splits(runs: pd.DataFrame) -> None:
-    """Every row of one forget set and split seed must come from the same split file (hash)."""
-    hashes = runs.groupby(["forget", "split_seed"])["split_hash"].unique()
-    bad = hashes[hashes.map(len) > 1]
-    if len(bad):
-        (forget, seed), found = bad.index[0], bad.iloc[0]
-        rows = runs[(runs["forget"] == forget) & (runs["split_seed"] == seed)]
-        by = rows.groupby("split_hash")["method"].unique().map(list).to_dict()
-        raise UserError(
-            f"the metrics of forget set {forget}, split seed {seed} come from {len(found)} different splits "
-            f"({by}); some results are stale: delete them (or the split) and rerun the workflow."
-        )
-
-
-def add_gaps(runs: pd.DataFrame, mia_column: str) -> pd.DataFrame:
-    """Average gap of every run to the mean of the retrained references of its forget set and split."""
-    check_splits(runs)
-    runs = runs.copy()
-    ref = runs[runs["method"] == "retrain"].groupby(["forget", "split_seed"])[list(METRIC_COLUMNS)].mean()
-    gaps = []
-    for _, r in runs.iterrows():
-        key = (r["forget"], r["split_seed"])
-        gaps.append(avg_gap(r, ref.loc[key], mia_column) if key in ref.index else math.nan)
-    runs["avg_gap"] = gaps
-    return runs
-
-
-def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
+def aggregate(runs: pd.DataFrame, unlearned_bar: float | None = None) -> pd.DataFrame:
     """Mean and std (ddof=1; NaN for a single run: one run measures no spread) over split seeds, model
-    seeds and runs."""
-    cols = METRIC_COLUMNS + ["avg_gap"]
+    seeds and runs; with ``unlearned_bar``, the verdict column ``unlearned`` (:func:`verdict`)."""
+    cols = METRIC_COLUMNS + ["avg_gap"] + [c for c in PROGRESS_COLUMNS if c in runs]
     g = runs.groupby(["method", "base_method", "setting", "forget"], sort=False)[cols]
     mean, std = g.mean().add_suffix("_mean"), g.std(ddof=1).add_suffix("_std")
     out = pd.concat([mean, std], axis=1)
     out["n_runs"] = g.size()
-    return out.reset_index()
+    out = out.reset_index()
+    if unlearned_bar is not None:
+        out["unlearned"] = [verdict(r, unlearned_bar) for _, r in out.iterrows()]
+    return out
+
+
+def method_label(method: str, unlearned: str) -> str:
+    return f"{method} ({NOT_UNLEARNED})" if unlearned == "no" else method
 
 
 def table_cells(agg: pd.DataFrame, mia_column: str, setting: str):
@@ -80,14 +60,17 @@ def table_cells(agg: pd.DataFrame, mia_column: str, setting: str):
                 )
                 cells.append((r[f"{c}_mean"].iloc[0], r[f"{c}_std"].iloc[0], c == "avg_gap" and best.get(f) == m, ci))
         ns = sorted({int(n) for n in rows.loc[rows["method"] == m, "n_runs"]})
-        body.append((m, cells, "/".join(map(str, ns))))
+        verdicts = set(rows.loc[rows["method"] == m, "unlearned"].fillna("")) if "unlearned" in rows else set()
+        body.append((method_label(m, "no" if "no" in verdicts else ""), cells, "/".join(map(str, ns))))
     return forgets, [lab for _, lab in cols], body
 
 
 TABLE_NOTE = (
     "Cells: mean ± std (ddof 1) over the n runs of a cell (split seeds x model seeds x runs); "
     "a single run shows its value alone. Gap [a, b]: the bootstrap interval of the mean gap "
-    "(ranking.md gives each method's probability of the lowest gap)."
+    "(ranking.md gives each method's probability of the lowest gap). "
+    f"'{NOT_UNLEARNED}': the method's cell closed less than the bar (health.unlearned_min_closed_share) "
+    "of the distance from the original to the retrained model on UA and on the MIA column alike."
 )
 
 
@@ -182,26 +165,36 @@ RANKING_NOTE = (
     "Average gap to retraining per method, its bootstrap interval, and P(lowest): the share of "
     "bootstrap samples (split and model seeds, then runs within them, drawn with replacement; the "
     "same draw for every method) in which the method has the smallest mean gap. Overlapping "
-    "intervals and P(lowest) well below 1 mean the data do not single out a best method."
+    "intervals and P(lowest) well below 1 mean the data do not single out a best method. Closed: the "
+    "share of the distance from the original to the retrained model the method covered on UA and on "
+    f"the MIA column (100% = at the retrain, above 100% = past it); '{NOT_UNLEARNED}' where both are "
+    "below the bar (health.unlearned_min_closed_share)."
 )
 
 
+def _pct(v) -> str:
+    return "–" if pd.isna(v) else f"{100 * v:.0f}%"
+
+
 def render_ranking(ranking: pd.DataFrame, level: float, kind: str) -> str:
-    """The ranking table (Markdown or HTML): per access setting and forget set, methods by mean gap."""
+    """The ranking table (Markdown or HTML): per access setting and forget set, methods by mean gap,
+    with the share of the original-to-retrain distance each closed and the verdict when the ranking
+    carries them (``ua_closed``, ``mia_closed``, ``unlearned``: :func:`rank_with_verdicts`)."""
     if ranking.empty:
         return "No ranking: no access setting has two methods.\n"
     blocks = []
     for (setting, forget), g in ranking.groupby(["setting", "forget"], sort=False):
         g = g.sort_values("avg_gap")
         rows = [
-            (r.method, f"{r.avg_gap:.2f}",
+            (method_label(r.method, getattr(r, "unlearned", "")), f"{r.avg_gap:.2f}",
              "–" if pd.isna(r.ci_lo) else f"[{r.ci_lo:.2f}, {r.ci_hi:.2f}]",
-             "–" if pd.isna(r.p_lowest_gap) else f"{r.p_lowest_gap:.2f}")
+             "–" if pd.isna(r.p_lowest_gap) else f"{r.p_lowest_gap:.2f}",
+             _pct(getattr(r, "ua_closed", math.nan)), _pct(getattr(r, "mia_closed", math.nan)))
             for r in g.itertuples()
         ]  # fmt: skip
-        head = ("method", "gap", f"{level:.0%} interval", "P(lowest)")
+        head = ("method", "gap", f"{level:.0%} interval", "P(lowest)", "closed: UA", "closed: MIA")
         if kind == "md":
-            lines = [f"**{setting}, {forget}**", "", "| " + " | ".join(head) + " |", "|---|---|---|---|"]
+            lines = [f"**{setting}, {forget}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
             lines += ["| " + " | ".join(r) + " |" for r in rows]
             blocks.append("\n".join(lines))
         else:
@@ -214,6 +207,15 @@ def render_ranking(ranking: pd.DataFrame, level: float, kind: str) -> str:
     sep = "\n\n" if kind == "md" else "\n"
     note = RANKING_NOTE if kind == "md" else f"<p>{RANKING_NOTE}</p>"
     return sep.join(blocks) + sep + note + "\n"
+
+
+def rank_with_verdicts(ranking: pd.DataFrame, agg: pd.DataFrame) -> pd.DataFrame:
+    """The bootstrap's ranking with each cell's mean closed shares and verdict from the aggregate."""
+    if ranking.empty:
+        return ranking
+    keep = ["method", "setting", "forget"] + [c for c in ("ua_closed_mean", "mia_closed_mean", "unlearned") if c in agg]
+    extra = agg[keep].rename(columns={"ua_closed_mean": "ua_closed", "mia_closed_mean": "mia_closed"})
+    return ranking.merge(extra, on=["method", "setting", "forget"], how="left")
 
 
 AUDIT_COLUMNS = [

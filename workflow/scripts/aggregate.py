@@ -11,7 +11,8 @@ from amunflow.smk import run
 
 
 def main(smk, logfile):
-    tables = {Path(p).stem + "_" + Path(p).suffix[1:]: p for p in list(smk.output.tables) + list(smk.output.html)}
+    outputs = list(smk.output.tables) + list(smk.output.html) + [smk.output.ranking]
+    tables = {Path(p).stem + "_" + Path(p).suffix[1:]: p for p in outputs}
     aggregate_job(
         smk.input.metrics,
         smk.params.mia_column,
@@ -20,6 +21,7 @@ def main(smk, logfile):
         smk.output.aggregate,
         tables,
         smk.params.bootstrap,
+        smk.params.unlearned_bar,
     )
 
 

@@ -17,7 +17,6 @@ def main(smk, logfile):
         smk.params.methods,
         smk.output.grid,
         smk.output.selected,
-        smk.output.html,
     )
     logging.info("selected:\n%s", chosen.to_string())
 

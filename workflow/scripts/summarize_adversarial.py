@@ -4,7 +4,7 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
 
-from amunflow.jobs.adversarial import summary_job
+from amunflow.jobs.adversarial_summary import summary_job
 from amunflow.smk import run
 
 

@@ -1,19 +1,18 @@
-"""D_A jobs: build it for an original model (all training images, or one forget set), and summarize
-it (a table row and the paper's Fig. 4 histogram)."""
+"""The D_A job: build it for an original model (all training images, or one forget set). Its summary
+(a table row and the paper's Fig. 4 histogram) is :mod:`amunflow.jobs.adversarial_summary`, so that a
+change to the plots reruns the summaries, not the attack."""
 
 from __future__ import annotations
 
 import logging
 
 import numpy as np
-import pandas as pd
 import torch
 
-from ..adversarial import build, read_adversarial, save_adversarial
+from ..adversarial import build, save_adversarial
 from ..attack import summarize
 from ..device import pick_device
-from ..io import atomic_path, file_hash
-from ..plots import eps_histogram
+from ..io import file_hash
 from .inputs import open_bundle, open_model, open_split
 
 log = logging.getLogger(__name__)
@@ -53,17 +52,4 @@ def build_job(
     save_adversarial(out_path, adv, attrs)
     stats = summarize(adv, attrs["attack_eps_init"], attrs["attack_steps"])
     log.info("D_A: %s", stats)
-    return stats
-
-
-def summary_job(adv_path, out_csv, out_png) -> dict:
-    """Summary row (CSV) and the final-eps histogram (the paper's Fig. 4) of one D_A file."""
-    adv, attrs = read_adversarial(adv_path)
-    eps_init, steps = float(attrs["attack_eps_init"]), int(attrs["attack_steps"])
-    stats = summarize(adv, eps_init, steps)
-    stats.update(checkpoint=attrs.get("checkpoint"), scope=attrs.get("scope"), device=attrs.get("device"))
-    with atomic_path(out_csv) as tmp:
-        pd.DataFrame([stats]).to_csv(tmp, index=False)
-    eps_histogram(adv.eps, eps_init, stats["mean_delta_norm"], out_png)
-    log.info("%s", stats)
     return stats

@@ -7,12 +7,13 @@ import pandas as pd
 from .. import UserError, paper
 from ..audits import METRIC_COLUMNS
 from ..bootstrap import bootstrap
+from ..gaps import PROGRESS_COLUMNS, add_gaps
 from ..io import atomic_path
 from ..plots import confidence_histograms, ft_roc_curves, gap_bars
 from ..tables import (
-    add_gaps,
     aggregate,
     cost_table,
+    rank_with_verdicts,
     render_audits,
     render_cost,
     render_ranking,
@@ -22,11 +23,19 @@ from ..tables import (
 
 
 def aggregate_job(
-    metric_csvs, mia_column: str, settings: list[str], out_runs, out_agg, out_tables: dict, boot: dict
+    metric_csvs,
+    mia_column: str,
+    settings: list[str],
+    out_runs,
+    out_agg,
+    out_tables: dict,
+    boot: dict,
+    unlearned_bar: float,
 ) -> None:
     """Gaps, the aggregate (mean ± std over runs, with bootstrap intervals: ``boot`` = the
-    ``evaluation.bootstrap`` section), the paper's table per access setting (md, tex, html), the cost
-    table and the ranking (md, html); ``out_tables`` maps '<name>_<ext>' to paths."""
+    ``evaluation.bootstrap`` section, and the verdict 'did not unlearn' below ``unlearned_bar``), the
+    paper's table per access setting (md, tex, html), the cost table and the ranking (md, html);
+    ``out_tables`` maps '<name>_<ext>' to paths."""
     runs = pd.concat([pd.read_csv(p) for p in metric_csvs], ignore_index=True)
     if mia_column not in runs or runs[mia_column].isna().all():
         raise UserError(
@@ -34,11 +43,12 @@ def aggregate_job(
             "use mis or enable RMIA."
         )
     runs = add_gaps(runs, mia_column)
-    agg = aggregate(runs)
-    columns = METRIC_COLUMNS + ["avg_gap"]
+    agg = aggregate(runs, unlearned_bar)
+    columns = METRIC_COLUMNS + ["avg_gap"] + PROGRESS_COLUMNS
     ci, ranking = bootstrap(runs, columns, boot["samples"], boot["level"], boot["seed"])
     agg = agg.merge(ci, on=["method", "setting", "forget"], how="left")
     ranking = ranking[ranking["setting"] != "reference"] if len(ranking) else ranking
+    ranking = rank_with_verdicts(ranking, agg)
     with atomic_path(out_runs) as tmp:
         runs.to_csv(tmp, index=False)
     with atomic_path(out_agg) as tmp:

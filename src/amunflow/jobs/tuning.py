@@ -1,4 +1,6 @@
-"""The tuning stage's selection job."""
+"""The tuning stage's selection job (the checkpoint the evaluation runs read). Its report (the grid's
+table, the verdicts and the plot of gap against learning rate) is :mod:`amunflow.jobs.tuning_report`,
+so that a change to how the tuning is shown reruns no selection."""
 
 from __future__ import annotations
 
@@ -7,18 +9,22 @@ import math
 import pandas as pd
 
 from .. import UserError
+from ..gaps import PROGRESS_COLUMNS, REFERENCE_ROWS, add_gaps
 from ..io import atomic_path
-from ..tables import add_gaps
 from ..tuning import select
 
 
-def select_job(metric_csvs, mia_column: str, methods: dict, out_grid, out_selected, out_html=None) -> pd.DataFrame:
-    """All tuning runs' metrics (+ the tuning set's retrains) -> the grid with gaps and the selection."""
+def select_job(metric_csvs, mia_column: str, methods: dict, out_grid, out_selected) -> pd.DataFrame:
+    """All tuning runs' metrics (+ the tuning set's retrains and originals) -> the grid with gaps and the
+    share of the original-to-retrain distance each point closed, and the selection."""
     runs = pd.concat([pd.read_csv(p) for p in metric_csvs], ignore_index=True)
     runs = add_gaps(runs, mia_column)
-    grid = runs[runs["method"] != "retrain"].copy()
+    grid = runs[~runs["method"].isin(REFERENCE_ROWS)].copy()
     chosen = select(grid, methods)
     keys = ["method", "setting", "forget"]
+    if len(chosen):
+        closed = grid.groupby(keys + ["point"], sort=False)[PROGRESS_COLUMNS].mean()
+        chosen = chosen.join(closed, on=keys + ["point"])
     found = set(map(tuple, chosen[keys].values)) if len(chosen) else set()
     for key, points in grid.groupby(keys, sort=False)["point"]:
         if tuple(key) not in found:  # every point diverged (no metric) or gave no finite gap
@@ -33,13 +39,4 @@ def select_job(metric_csvs, mia_column: str, methods: dict, out_grid, out_select
         grid.to_csv(tmp, index=False)
     with atomic_path(out_selected) as tmp:
         chosen.to_csv(tmp, index=False)
-    if out_html:
-        table = grid.pivot_table(index=["method", "setting", "forget"], columns="point", values="avg_gap")
-        with atomic_path(out_html) as tmp:
-            tmp.write_text(
-                "<h3>Selected</h3>"
-                + chosen.to_html(index=False, float_format="%.3g")
-                + "<h3>Average gap of every grid point</h3>"
-                + table.to_html(float_format="%.2f")
-            )
     return chosen

@@ -1,0 +1,15 @@
+"""The tuning report: the selection with its verdicts, every grid point's gap, gap against lr."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # noqa: F821  (also without an install, e.g. --sdm conda)
+
+from amunflow.jobs.tuning_report import tuning_report_job
+from amunflow.smk import run
+
+
+def main(smk, logfile):
+    tuning_report_job(smk.input.grid, smk.input.selected, smk.params.unlearned_bar, smk.output.html, smk.output.png)
+
+
+run(snakemake, main)  # noqa: F821
