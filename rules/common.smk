@@ -8,13 +8,15 @@ from snakemake.exceptions import WorkflowError
 
 from amunflow import UserError
 from amunflow.codehash import code_version
-from amunflow.config import SPEED_KEYS, Experiment, validate_config
+from amunflow.config import SPEED_KEYS, Experiment, load_config_file, validate_config
 from amunflow.data import describe_source, source_fingerprint
 from amunflow.hyper import parse_point, resolve_hyper, selected_hyper
 from amunflow.methods import REGISTRY
 from amunflow.paper import protocol_differences
 
 try:
+    for path in workflow.configfiles:  # a key given twice: Snakemake's loader keeps the last silently
+        load_config_file(path)
     validate_config(config)
 except UserError as e:
     raise WorkflowError(str(e)) from None

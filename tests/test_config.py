@@ -1,10 +1,12 @@
 import copy
+import math
+import re
 
 import pytest
 import yaml
 
 from amunflow import UserError
-from amunflow.config import Experiment, forget_set_id, merge_config, validate_config
+from amunflow.config import Experiment, forget_set_id, load_config_file, merge_config, validate_config
 from amunflow.methods import REGISTRY
 
 from .helpers import CONFIGS, ROOT
@@ -40,7 +42,8 @@ def test_the_baselines_overlay_merges_as_snakemake_merges_it():
     cfg = validate_config(ours, check_data=False)
     assert set(REGISTRY) <= {m.get("method", i) for i, m in cfg["unlearn"]["methods"].items()}
     assert cfg["unlearn"]["methods"]["amun"] == base["unlearn"]["methods"]["amun"]  # kept, not replaced
-    assert set(cfg["tuning"]["grids"]) <= set(cfg["tuning"]["methods"])
+    assert cfg["tuning"]["methods"] == []  # all fifteen tuned, each over its own grid
+    assert set(cfg["tuning"]["grids"]) == set(cfg["unlearn"]["methods"])
 
 
 @pytest.mark.parametrize(
@@ -174,3 +177,143 @@ def test_paper_config_is_the_authors_protocol():
             assert len(points) == (42 if method.startswith("amun") else 21)  # amun and advonly for AMUN
     seq = cfg["sequential"]
     assert seq["enabled"] and seq["requests"] == 5 and seq["adaptive"] == ["amun"]
+
+
+SEED_KEYS = [  # every seed key of the schema, as a path into the config ([0]: a list of seeds)
+    ("dataset", "subset_seed"),
+    ("dataset", "synthetic", "seed"),
+    ("split_seeds", 0),
+    ("tuning_seed",),
+    ("model_seeds", 0),
+    ("attack", "calibration", "seed"),
+    ("unlearn", "runs", 0),
+    ("rmia", "keep_seed"),
+    ("rmia", "auc_seeds", 0),
+    ("evaluation", "bootstrap", "seed"),
+    ("evaluation", "ulira", "keep_seed"),
+    ("evaluation", "mis_seed"),
+    ("tuning", "model_seeds", 0),
+]
+
+
+def _set(cfg: dict, path: tuple, value) -> None:
+    for key, below in zip(path[:-1], path[1:], strict=True):
+        cfg = cfg.setdefault(key, [] if isinstance(below, int) else {})
+    if isinstance(path[-1], int):
+        cfg[:] = [value]
+    else:
+        cfg[path[-1]] = value
+
+
+def _name(path: tuple) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+@pytest.mark.parametrize("path", SEED_KEYS, ids=_name)
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_seeds_numpy_cannot_take_are_refused_naming_the_key(path, seed):
+    cfg = tiny()
+    _set(cfg, path, seed)
+    if path == ("tuning_seed",):
+        cfg["split_seeds"] = [1]
+    with pytest.raises(UserError, match=re.escape(f"config key {_name(path)}: {seed} is ")) as e:
+        validate_config(cfg, check_data=False)
+    assert "\n" not in str(e.value)
+
+
+def test_every_seed_key_of_the_schema_is_bounded_to_numpys_range():
+    from amunflow.schema import load_schema
+
+    def seeds(schema, path=()):
+        for name, sub in schema.get("properties", {}).items():
+            if "seed" in name or path + (name,) == ("unlearn", "runs"):
+                yield path + (name,), sub.get("items", sub)
+            yield from seeds(sub, path + (name,))
+
+    found = dict(seeds(load_schema()))
+    assert {p[: len(p) - (isinstance(p[-1], int))] for p in SEED_KEYS} == set(found)
+    for path, sub in found.items():
+        assert (sub.get("minimum"), sub.get("maximum")) == (0, 2**32 - 1), path
+    cfg = tiny()
+    for path in SEED_KEYS:
+        _set(cfg, path, 2**32 - 1)
+    cfg["split_seeds"], cfg["tuning_seed"] = [0], 2**32 - 1
+    validate_config(cfg, check_data=False)  # the range's ends are taken
+
+
+@pytest.mark.parametrize(
+    "edit,key,value",
+    [
+        (lambda c: c["train"].update(lr=math.nan), "train.lr", "nan"),
+        (lambda c: c["attack"].update(eps_init=math.inf), "attack.eps_init", "inf"),
+        (lambda c: c.update(evaluation={"bootstrap": {"level": math.nan}}), "evaluation.bootstrap.level", "nan"),
+        (lambda c: c["unlearn"]["common"].update(lr=math.inf), "unlearn.common.lr", "inf"),
+        (lambda c: c["unlearn"]["methods"]["scrub"].update(alpha=math.nan), "unlearn.methods.scrub.alpha", "nan"),
+        (
+            lambda c: c["unlearn"]["methods"]["rl"].update(forget_only={"lr": -math.inf}),
+            "unlearn.methods.rl.forget_only.lr",
+            "-inf",
+        ),
+        (lambda c: c.update(tuning={"grid": {"lr": [0.1, math.nan]}}), r"tuning.grid.lr[1]", "nan"),
+        (lambda c: c.update(tuning={"grids": {"scrub": {"alpha": [math.inf]}}}), "tuning.grids.scrub.alpha[0]", "inf"),
+        (lambda c: c["forget_sets"][0].update(size=math.inf), "forget_sets[0].size", "inf"),
+        (lambda c: c.update(health={"original_train_acc": -math.inf}), "health.original_train_acc", "-inf"),
+        (lambda c: c["rmia"].update(train={"lr": math.nan}), "rmia.train.lr", "nan"),
+    ],
+)
+def test_nan_and_inf_are_refused_anywhere_naming_the_key(edit, key, value):
+    cfg = tiny()
+    edit(cfg)
+    with pytest.raises(UserError, match=re.escape(f"config key {key}: {value} is not a finite number")) as e:
+        validate_config(cfg, check_data=False)
+    assert "\n" not in str(e.value)
+
+
+def test_config_files_load_with_duplicate_keys_refused(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("train: {lr: 0.05, lr: 5.0}\n")
+    with pytest.raises(UserError, match=rf"config file {re.escape(str(f))}: key 'lr' is given twice .* line 1") as e:
+        load_config_file(f)
+    assert "\n" not in str(e.value)
+    f.write_text("train:\n  epochs: 3\nmodel: {width: 8}\ntrain:\n  lr: 0.1\n")  # a section given twice
+    with pytest.raises(UserError, match=r"key 'train' is given twice .* line 4"):
+        load_config_file(f)
+    # what yaml.safe_load reads is read the same, a merge key's override included
+    f.write_text("base: &b {lr: 0.1, epochs: 3}\ntrain: {<<: *b, lr: 0.05}\n")
+    assert load_config_file(f) == yaml.safe_load(f.read_text())
+    assert load_config_file(f)["train"] == {"lr": 0.05, "epochs": 3}
+    f.write_text("")
+    assert load_config_file(f) == {}
+    assert load_config_file(ROOT / "config" / "paper.yaml") == yaml.safe_load(
+        (ROOT / "config" / "paper.yaml").read_text()
+    )
+
+
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        (None, r"cannot be read \(No such file or directory\)"),
+        ("train: {lr: 0.1\n", r"line \d+, column \d+; fix the file\."),
+        ("train:\n  lr: 0.1\n lr: 3\n", r"line 3, column 2; fix the file\."),
+        ("- 1\n- 2\n", r"holds a list, not a mapping of config keys"),
+    ],
+)
+def test_unreadable_config_files_are_named_in_one_sentence(tmp_path, text, match):
+    f = tmp_path / "c.yaml"
+    if text is not None:
+        f.write_text(text)
+    with pytest.raises(UserError, match=rf"config file {re.escape(str(f))}: .*{match}") as e:
+        load_config_file(f)
+    assert "\n" not in str(e.value)
+
+
+def test_snakemake_refuses_a_config_file_with_a_key_given_twice(tmp_path):
+    from .helpers import snakemake
+
+    text = (CONFIGS / "tiny.yaml").read_text().replace("  lr: 0.05\n", "  lr: 0.05\n  lr: 5.0\n", 1)
+    assert text.count("lr: 5.0") == 1
+    path = tmp_path / "dup.yaml"
+    path.write_text(text)
+    proc = snakemake(tmp_path / "run", "--configfile", str(path), "-n", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and f"config file {path}: key 'lr' is given twice in one mapping at line" in out

@@ -1,13 +1,15 @@
 import os
+import re
 import shutil
 import subprocess
 import sys
 import zipfile
 
+import pytest
 import yaml
 
 from amunflow.config import validate_config
-from amunflow.estimate import estimate, main
+from amunflow.estimate import count_test_images, estimate, main
 
 from .helpers import ROOT
 
@@ -93,3 +95,60 @@ def test_the_estimate_runs_from_a_wheel_install(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "| RMIA reference models | 128 | 618,240,000 | 0 | 6.87 |" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["--gpus", "-2"], "argument --gpus: '-2' is not a positive integer"),
+        (["--gpus", "0"], "argument --gpus: '0' is not a positive integer"),
+        (["--gpus", "1.5"], "argument --gpus: '1.5' is not a positive integer"),
+        (["--images-per-s", "-5"], "argument --images-per-s: '-5' is not a positive number"),
+        (["--images-per-s", "nan"], "argument --images-per-s: 'nan' is not a positive number"),
+        (
+            ["--images-per-s", "100", "--attack-evals-per-s", "0"],
+            "argument --attack-evals-per-s: '0' is not a positive",
+        ),
+        (["--n-test", "0"], "argument --n-test: '0' is not a positive integer"),
+    ],
+)
+def test_cli_refuses_throughputs_and_cards_that_are_not_positive(capsys, args, match):
+    with pytest.raises(SystemExit) as e:
+        main(["--configfile", str(ROOT / "config" / "paper.yaml"), *args])
+    assert e.value.code == 2
+    assert match in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        (None, r"c\.yaml: cannot be read \(No such file or directory\)"),
+        ("train: {lr: 0.1\n", r"c\.yaml: .* at line \d+, column \d+; fix the file\."),
+        ("train: {lr: 0.05, lr: 5.0}\n", r"c\.yaml: key 'lr' is given twice in one mapping .* line 1, column 19"),
+        ("train: {lr: .nan}\n", r"config key train\.lr: nan is not a finite number"),
+        ("train: {epochs: 0}\n", r"config key train\.epochs: 0 is less than the minimum of 1"),
+        ("rmia: {keep_seed: -1}\n", r"config key rmia\.keep_seed: -1 is less than the minimum of 0"),
+    ],
+)
+def test_cli_refuses_a_bad_config_file_in_one_sentence(tmp_path, capsys, text, match):
+    f = tmp_path / "c.yaml"
+    if text is not None:
+        f.write_text(text)
+    with pytest.raises(SystemExit) as e:
+        main(["--configfile", str(f), "--images-per-s", "25000"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and re.search(r"^amunflow-estimate: error: .*" + match, err), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_synthetic_dataset_is_priced_with_its_own_test_set(tmp_path, capsys):
+    f = tmp_path / "c.yaml"
+    f.write_text("dataset: {name: synthetic, synthetic: {n_train: 200, n_test: 96}}\nmodel_seeds: [1]\n")
+    main(["--configfile", str(f)])
+    out = capsys.readouterr().out
+    assert "200 training and 96 test images" in out
+    # RMIA's references train on halves of the population: training + test images
+    assert f"| RMIA reference models | 4 | {4 * 201 * (200 + 96) // 2:,} | 0 |" in out
+    assert count_test_images({"name": "synthetic", "test_subset": 50, "synthetic": {"n_test": 96}}) == 50
+    assert count_test_images({"name": "cifar10", "test_subset": None, "synthetic": {"n_test": 96}}) == 10000
+    assert count_test_images({"name": "synthetic", "test_subset": None, "synthetic": {"n_test": 96}}, 7) == 7

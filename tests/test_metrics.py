@@ -564,3 +564,74 @@ def test_relearn_time_counts_epochs_until_the_target_accuracy():
     assert relearn_epochs(model, x, y, 50.0, cfg, 0, "cpu") <= epochs  # a lower bar comes no later
     assert relearn_epochs(model, x, y, 100.0, {**cfg, "lr": 1e-12}, 0, "cpu") == 41.0  # never: max_epochs + 1
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # on a copy
+
+
+def test_closed_share_is_the_share_of_the_original_to_retrain_distance():
+    from amunflow.metrics import closed_share
+
+    # the AMUN run: UA 96.6 -> 93.8 against a retrain at 70.4 closed 2.8 / 26.2 of the way
+    assert closed_share(93.8, 96.6, 70.4) == pytest.approx(2.8 / 26.2)
+    assert closed_share(70.4, 96.6, 70.4) == pytest.approx(1.0) and closed_share(96.6, 96.6, 70.4) == 0.0
+    assert closed_share(8.4, 96.6, 70.4) == pytest.approx(88.2 / 26.2)  # past the retrain: above 1
+    assert closed_share(41.2, 5.6, 41.2) == pytest.approx(1.0)  # MIS rises toward the retrain: same formula
+    assert closed_share(97.0, 96.6, 70.4) < 0  # away from the retrain
+    assert math.isnan(closed_share(90.0, 90.5, 90.0))  # nothing to close: no judgement
+    assert math.isnan(closed_share(90.0, float("nan"), 80.0))
+
+
+def test_closed_shares_and_verdicts_against_hand_computed_values():
+    from amunflow.gaps import verdict
+    from amunflow.tables import method_label
+
+    rows = runs_frame()
+    original = rows.iloc[0].copy()
+    for seed, ua, ft in ((1, 100.0, 80.0), (2, 98.0, 70.0)):
+        original.update({"method": "original", "model_seed": seed, "unlearn_acc": ua, "ft_auc": ft})
+        rows = pd.concat([rows, original.to_frame().T], ignore_index=True)
+    runs = add_gaps(rows.infer_objects(), "ft_auc").set_index(["method", "model_seed"])
+    # retrain means: UA 91, FT 51; originals per model seed: (100, 80) and (98, 70)
+    assert runs.loc[("amun", 1), "ua_closed"] == pytest.approx((100 - 93) / (100 - 91))
+    assert runs.loc[("amun", 1), "mia_closed"] == pytest.approx((80 - 51) / (80 - 51))
+    assert runs.loc[("amun", 2), "ua_closed"] == pytest.approx((98 - 95) / (98 - 91))
+    assert runs.loc[("amun", 2), "mia_closed"] == pytest.approx((70 - 55) / (70 - 51))
+    assert runs.loc[("ft", 1), "ua_closed"] == pytest.approx((100 - 99) / 9)  # 11%: UA hardly moved
+    assert runs.loc[("ft", 1), "mia_closed"] == pytest.approx((80 - 60) / 29)
+    assert runs.loc[("original", 1), "ua_closed"] == 0.0
+    agg = aggregate(runs.reset_index(), unlearned_bar=0.25).set_index("method")
+    assert agg.loc["amun", "unlearned"] == "yes" and agg.loc["retrain", "unlearned"] == ""
+    assert agg.loc["ft", "unlearned"] == "yes"  # its MIA closed 69%: it unlearned something
+    assert aggregate(runs.reset_index(), unlearned_bar=0.75).loc[lambda a: a.method == "ft", "unlearned"].item() == "no"
+    # the verdict reads the larger share; NaN shares are no evidence either way
+    assert verdict({"method": "x", "ua_closed_mean": 0.1, "mia_closed_mean": 0.2}, 0.25) == "no"
+    assert verdict({"method": "x", "ua_closed_mean": 0.1, "mia_closed_mean": 0.3}, 0.25) == "yes"
+    assert verdict({"method": "x", "ua_closed_mean": float("nan"), "mia_closed_mean": 0.1}, 0.25) == "no"
+    assert verdict({"method": "x", "ua_closed_mean": float("nan"), "mia_closed_mean": float("nan")}, 0.25) == ""
+    assert method_label("ft", "no") == "ft (did not unlearn)" and method_label("ft", "yes") == "ft"
+    strict = aggregate(runs.reset_index(), unlearned_bar=0.75)
+    md = render_table(*table_cells(strict, "ft_auc", "with_retain"), "md")
+    assert "| ft (did not unlearn) |" in md and "| amun |" in md
+
+
+def test_the_ranking_names_a_method_that_did_not_unlearn():
+    from amunflow.tables import rank_with_verdicts, render_ranking
+
+    ranking = pd.DataFrame(
+        [
+            dict(setting="with_retain", forget="random0.1", method="amun", avg_gap=2.0, ci_lo=1.5, ci_hi=2.5,
+                 p_lowest_gap=0.9),
+            dict(setting="with_retain", forget="random0.1", method="ft", avg_gap=3.0, ci_lo=2.0, ci_hi=4.0,
+                 p_lowest_gap=0.1),
+        ]
+    )  # fmt: skip
+    agg = pd.DataFrame(
+        [
+            dict(method="amun", setting="with_retain", forget="random0.1", ua_closed_mean=0.9, mia_closed_mean=1.1,
+                 unlearned="yes"),
+            dict(method="ft", setting="with_retain", forget="random0.1", ua_closed_mean=0.1, mia_closed_mean=0.05,
+                 unlearned="no"),
+        ]
+    )  # fmt: skip
+    md = render_ranking(rank_with_verdicts(ranking, agg), 0.95, "md")
+    assert "| amun | 2.00 | [1.50, 2.50] | 0.90 | 90% | 110% |" in md
+    assert "| ft (did not unlearn) | 3.00 | [2.00, 4.00] | 0.10 | 10% | 5% |" in md
+    assert "<td>ft (did not unlearn)</td>" in render_ranking(rank_with_verdicts(ranking, agg), 0.95, "html")

@@ -62,5 +62,12 @@ def test_the_protocol_is_the_papers_only_in_paper_yaml():
     assert protocol_differences(paper) == []
     default = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()), check_data=False)
     diffs = protocol_differences(default)
-    assert any("5000 training images" in d for d in diffs) and any("width 16" in d for d in diffs)
+    assert any("3000 training images" in d for d in diffs) and any("width 16" in d for d in diffs)
     assert "crops padded by 2, flips (paper: crops padded by 4, flips)" in diffs
+
+
+def test_the_comparison_names_a_narrower_tuning_grid_or_none():
+    default = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()), check_data=False)
+    assert any(d.startswith("tuned over a narrower grid") for d in protocol_differences(default))
+    default["tuning"]["enabled"] = False
+    assert any(d.startswith("not tuned") for d in protocol_differences(default))

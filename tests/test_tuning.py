@@ -170,3 +170,31 @@ def test_tuning_stage_selects_and_final_runs_use_it_and_extending_the_grid_rerun
     assert ran.get("tune_unlearn") == 2 and ran.get("tune_evaluate") == 2, ran  # lr 0.01 x both mixtures
     assert not {"train_original", "train_retrain", "train_reference", "build_adversarial"} & set(ran), ran
     assert len(pd.read_csv(str(res / "tuning" / "grid.csv"))) == 8  # 6 of AMUN, 2 of FT
+
+
+def test_a_grid_can_differ_per_access_setting():
+    from amunflow.config import Experiment, validate_config
+
+    cfg = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+    cfg["unlearn"]["methods"] = {"rl": {}, "ft": {}}
+    cfg["tuning"] = {
+        "enabled": True,
+        "grid": {"lr": [0.1], "lr_step": [1]},
+        "grids": {"rl": {"lr": [0.01, 0.05], "lr_step": [5], "forget_only": {"lr": [0.001], "lr_step": [1, 10]}}},
+    }
+    units = Experiment(validate_config(cfg)).tuning_units()
+    points = {(i, s): sorted(p for i2, s2, _, p, _ in units if (i2, s2) == (i, s)) for i, s, _, _, _ in units}
+    assert points[("rl", "with_retain")] == ["lr0.01_step5", "lr0.05_step5"]
+    assert points[("rl", "forget_only")] == ["lr0.001_step1", "lr0.001_step10"]  # its own keys replace the lr
+    assert points[("ft", "with_retain")] == ["lr0.1_step1"] and ("ft", "forget_only") not in points
+    bad = {
+        "rl": {"forget_only": {"lr": [-1.0]}},
+        "ft": {"lr": [0.01], "forget_only": {"lr": [0.01]}},
+    }
+    for inst, match in (
+        ("rl", r"tuning\.grids\.rl\.forget_only\.lr\[0\]"),
+        ("ft", r"tuning\.grids\.ft\.forget_only: .*"),
+    ):
+        broken = {**cfg, "tuning": {**cfg["tuning"], "grids": {inst: bad[inst]}}}
+        with pytest.raises(UserError, match=match):
+            validate_config(broken)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import copy
 import math
 import re
+from pathlib import Path
+
+import yaml
 
 from . import UserError
 from .data import describe_source
@@ -39,11 +42,53 @@ def merge_config(config: dict, overlay: dict) -> dict:
     return config
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """yaml's SafeLoader, but a mapping that names a key twice is an error (SafeLoader keeps the last
+    value silently, so ``train: {lr: 0.05, lr: 5.0}`` would train at 5.0)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            keys = []
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be overridden key by key
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                if key in keys:
+                    problem = f"key {key!r} is given twice in one mapping"
+                    raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
+                keys.append(key)
+        return super().construct_mapping(node, deep)
+
+
+def load_config_file(path) -> dict:
+    """A config file's mapping; a missing file, invalid YAML, a key given twice or a top level that is
+    not a mapping raises UserError with one sentence naming the file."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        why = getattr(e, "strerror", None) or e
+        raise UserError(f"config file {path}: cannot be read ({why}); check the path.") from None
+    try:
+        data = yaml.load(text, Loader=UniqueKeyLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise UserError(f"config file {path}: {e.problem or e.context}{where}; fix the file.") from None
+    except yaml.YAMLError as e:
+        raise UserError(f"config file {path}: not valid YAML ({' '.join(str(e).split())}).") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"config file {path}: holds a {type(data).__name__}, not a mapping of config keys.")
+    return data
+
+
 def validate_config(config: dict, schema_path=None, check_data: bool = True) -> dict:
     """Fill defaults into ``config`` (in place), check it, and return it.
 
     Raises UserError with one sentence naming the offending key and the fix.
     """
+    _check_finite(config)
     fill(config, load_schema(schema_path))
     _check(config, check_data)
     return config
@@ -115,6 +160,22 @@ def _check(config: dict, check_data: bool) -> None:
             _named(check_size, i, spec["size"])  # its form; the count needs the data (below)
     if check_data:
         _check_against_data(config)
+
+
+def _check_finite(value, key: str = "") -> None:
+    """NaN and infinities pass every minimum and maximum of the schema (and every comparison after it),
+    so none is taken anywhere in the config."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{key}[{i}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise UserError(
+            f"config key {key or '(top level)'}: {value} is not a finite number; give a finite value (YAML's .nan "
+            "and .inf are refused)."
+        )
 
 
 def _keys(keys, sep: str) -> str:

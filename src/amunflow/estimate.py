@@ -7,10 +7,10 @@ gradient evaluations per stage, and GPU-hours at a given throughput.
 from __future__ import annotations
 
 import argparse
+import math
 
-import yaml
-
-from .config import Experiment, merge_config, validate_config
+from . import UserError
+from .config import Experiment, load_config_file, merge_config, validate_config
 from .data import describe_source
 from .hyper import method_of, parse_point, resolve_hyper
 from .methods import REGISTRY
@@ -149,24 +149,63 @@ def hours(rows: list[dict], images_per_s: float, attack_evals_per_s: float | Non
     return out
 
 
+def _positive(kind):
+    """An argparse type: a positive finite number of ``kind`` (int or float)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a positive {'integer' if kind is int else 'number'}")
+        return value
+
+    return parse
+
+
+def count_test_images(dataset: dict, n_test: int | None = None) -> int:
+    """Test images the experiment has: ``n_test`` when given, else dataset.test_subset, else the synthetic
+    set's n_test, else 10,000 (CIFAR's; an ImageFolder's is not counted)."""
+    full = dataset["synthetic"]["n_test"] if dataset["name"] == "synthetic" else 10000
+    return n_test or dataset["test_subset"] or full
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="amunflow-estimate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument(
         "--configfile", nargs="+", default=["config/config.yaml"], help="one or more, merged as Snakemake merges them"
     )
-    ap.add_argument("--images-per-s", type=float, default=None, help="measured training throughput (benchmarks/)")
     ap.add_argument(
-        "--attack-evals-per-s", type=float, default=None, help="measured attack throughput (default: 1.5x images/s)"
+        "--images-per-s", type=_positive(float), default=None, help="measured training throughput (benchmarks/)"
     )
-    ap.add_argument("--gpus", type=int, default=1, help="cards of the machine, for wall-clock hours (default 1)")
-    ap.add_argument("--n-test", type=int, default=None, help="test images (default: 10000, or dataset.test_subset)")
+    ap.add_argument(
+        "--attack-evals-per-s",
+        type=_positive(float),
+        default=None,
+        help="measured attack throughput (default: 1.5x images/s)",
+    )
+    ap.add_argument(
+        "--gpus", type=_positive(int), default=1, help="cards of the machine, for wall-clock hours (default 1)"
+    )
+    ap.add_argument(
+        "--n-test",
+        type=_positive(int),
+        default=None,
+        help="test images (default: dataset.test_subset, a synthetic set's n_test, else 10000)",
+    )
     args = ap.parse_args(argv)
-    config = {}
-    for path in args.configfile:
-        merge_config(config, yaml.safe_load(open(path)) or {})
-    config = validate_config(config, check_data=False)
-    n_train = describe_source(config["dataset"])[0]
-    n_test = args.n_test or config["dataset"]["test_subset"] or 10000
+    try:
+        config = {}
+        for path in args.configfile:
+            merge_config(config, load_config_file(path))
+        config = validate_config(config, check_data=False)
+        n_train = describe_source(config["dataset"])[0]
+    except UserError as e:
+        ap.exit(2, f"{ap.prog}: error: {e}\n")
+    n_test = count_test_images(config["dataset"], args.n_test)
     rows = estimate(config, n_train, n_test)
     print(f"{' + '.join(args.configfile)}: {n_train} training and {n_test} test images\n")
     head = "| stage | jobs | training sample-steps | attack gradient evals (bound) |"

@@ -21,7 +21,9 @@ PAPER_PROTOCOL = {
     "augment": "crops padded by 4, flips",
     "runs": "3 model seeds x 3 split seeds x 3 runs",
     "rmia": "128 reference models",
+    "tuning": "tuned per method and setting, lr in {0.1, 0.05, 0.01, 0.005, 0.001, 1e-4, 1e-5} x lr_step in {1, 5, 10}",
 }
+CODE_GRID = {"lr": [0.1, 0.05, 0.01, 0.005, 0.001, 0.0001, 0.00001], "lr_step": [1, 5, 10]}
 
 
 def load() -> pd.DataFrame:
@@ -51,6 +53,17 @@ def protocol_differences(config: dict) -> list[str]:
         out.append(f"{n[0]} model seed(s) x {n[1]} split seed(s) x {n[2]} run(s) (paper: {PAPER_PROTOCOL['runs']})")
     if config["rmia"]["enabled"] and config["rmia"]["num_references"] != 128:
         out.append(f"{config['rmia']['num_references']} RMIA reference models (paper: {PAPER_PROTOCOL['rmia']})")
+    tuning = config["tuning"]
+    if not tuning["enabled"]:
+        out.append(f"not tuned: the methods run at their configured values (paper: {PAPER_PROTOCOL['tuning']})")
+    else:
+        grids = [tuning["grid"]] + [
+            {k: v for k, v in g.items() if not isinstance(v, dict)} | s
+            for g in tuning["grids"].values()
+            for s in [{}] + [v for v in g.values() if isinstance(v, dict)]
+        ]
+        if any(set(g.get(k, CODE_GRID[k])) != set(CODE_GRID[k]) for g in grids for k in CODE_GRID):
+            out.append(f"tuned over a narrower grid (tuning.grids) (paper: {PAPER_PROTOCOL['tuning']})")
     return out
 
 
