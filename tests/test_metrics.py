@@ -635,3 +635,32 @@ def test_the_ranking_names_a_method_that_did_not_unlearn():
     assert "| amun | 2.00 | [1.50, 2.50] | 0.90 | 90% | 110% |" in md
     assert "| ft (did not unlearn) | 3.00 | [2.00, 4.00] | 0.10 | 10% | 5% |" in md
     assert "<td>ft (did not unlearn)</td>" in render_ranking(rank_with_verdicts(ranking, agg), 0.95, "html")
+
+
+def test_a_damaged_or_repeated_metrics_file_is_refused_not_dropped(tmp_path):
+    from amunflow import UserError
+    from amunflow.tables import read_runs
+
+    frame = runs_frame().assign(code_version="abc")
+    paths = []
+    for i in range(len(frame)):
+        paths.append(tmp_path / f"{i}.csv")
+        frame.iloc[[i]].to_csv(paths[-1], index=False)
+    assert read_runs(paths)["method"].tolist() == frame["method"].tolist()
+    whole = paths[3].read_text()
+    cases = {
+        "truncated": whole[: len(whole) // 2],  # cut inside the row: pandas would fill NaN silently
+        "a field short": whole.rstrip("\n").rsplit(",", 1)[0] + "\n",
+        "empty": "",
+        "header only": whole.split("\n")[0] + "\n",
+        "no identity": frame.iloc[[3]].assign(method=None).to_csv(index=False),
+        "no metric column": frame.iloc[[3]].drop(columns="ft_auc").to_csv(index=False),
+    }
+    for what, text in cases.items():
+        paths[3].write_text(text)
+        with pytest.raises(UserError, match=rf"metrics file {paths[3]} (is damaged|lacks)"):
+            read_runs(paths)
+        assert what
+    paths[3].write_text(whole)
+    with pytest.raises(UserError, match=r"hold the same run"):
+        read_runs(paths + [paths[3]])

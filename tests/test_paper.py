@@ -62,7 +62,7 @@ def test_the_protocol_is_the_papers_only_in_paper_yaml():
     assert protocol_differences(paper) == []
     default = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()), check_data=False)
     diffs = protocol_differences(default)
-    assert any("3000 training images" in d for d in diffs) and any("width 16" in d for d in diffs)
+    assert any("2500 training images" in d for d in diffs) and any("width 16" in d for d in diffs)
     assert "crops padded by 2, flips (paper: crops padded by 4, flips)" in diffs
 
 

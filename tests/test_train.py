@@ -259,3 +259,16 @@ def test_the_training_loop_follows_the_schedule_step_by_step():
 
     f = lr_factor(cfg, 4)  # 64 images / batch 16
     assert [r["lr"] for r in res.history] == pytest.approx([0.2 * f(4 * e) for e in range(4)])
+
+
+def test_batch_bounds_even_or_as_the_papers_loader():
+    from amunflow.train import batch_bounds
+
+    even = batch_bounds(2700, 128, True)
+    sizes = [b - a for a, b in zip(even, even[1:], strict=False)]
+    assert len(sizes) == 22 and set(sizes) == {122, 123} and sum(sizes) == 2700 and even[0] == 0
+    ragged = batch_bounds(2700, 128, False)
+    sizes = [b - a for a, b in zip(ragged, ragged[1:], strict=False)]
+    assert sizes == [128] * 21 + [12]  # torch's DataLoader(batch_size=128), drop_last False
+    assert batch_bounds(256, 128, True) == batch_bounds(256, 128, False) == [0, 128, 256]
+    assert batch_bounds(50000, 128, False)[-2:] == [49920, 50000]  # the paper's last batch of 80

@@ -21,7 +21,7 @@ PAPER_PROTOCOL = {
     "augment": "crops padded by 4, flips",
     "runs": "3 model seeds x 3 split seeds x 3 runs",
     "rmia": "128 reference models",
-    "tuning": "tuned per method and setting, lr in {0.1, 0.05, 0.01, 0.005, 0.001, 1e-4, 1e-5} x lr_step in {1, 5, 10}",
+    "tuning": "tuned per method and setting over lr 0.1, 0.05, 0.01, 0.005, 0.001, 1e-4, 1e-5 x lr_step 1, 5, 10",
 }
 CODE_GRID = {"lr": [0.1, 0.05, 0.01, 0.005, 0.001, 0.0001, 0.00001], "lr_step": [1, 5, 10]}
 
@@ -48,6 +48,8 @@ def protocol_differences(config: dict) -> list[str]:
     if aug != {"crop_padding": 4, "flip": True}:
         flips = "flips" if aug["flip"] else "no flips"
         out.append(f"crops padded by {aug['crop_padding']}, {flips} (paper: {PAPER_PROTOCOL['augment']})")
+    if t["even_batches"]:
+        out.append("training batches of equal size (paper: full batches and a remainder)")
     n = (len(config["model_seeds"]), len(config["split_seeds"]), len(config["unlearn"]["runs"]))
     if n != (3, 3, 3):
         out.append(f"{n[0]} model seed(s) x {n[1]} split seed(s) x {n[2]} run(s) (paper: {PAPER_PROTOCOL['runs']})")

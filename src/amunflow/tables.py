@@ -4,14 +4,51 @@ table."""
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 
 import pandas as pd
 
-from .audits import METRIC_COLUMNS
+from . import UserError
+from .audits import ID_COLUMNS, METRIC_COLUMNS
 from .gaps import NOT_UNLEARNED, PROGRESS_COLUMNS, verdict
 
 TABLE_COLUMNS = [("unlearn_acc", "UA"), ("retain_acc", "RA"), ("test_acc", "TA")]
+IDENTITY = ["method", "setting", "forget", "split_seed", "model_seed", "run"]
+
+
+def read_runs(paths) -> pd.DataFrame:
+    """Every run's metric row, one file each, checked: a file that is not one complete header and one
+    complete row (empty, truncated, a field short), that lacks an identity or metric column, or that
+    repeats another file's run is refused with its name, since a dropped row would silently remove a
+    method from every table."""
+    frames, seen = [], {}
+    for path in paths:
+        try:
+            text = open(path, encoding="utf-8").read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise UserError(f"metrics file {path} cannot be read ({e}); delete it and rerun to recompute it.") from None
+        lines = text.split("\n")
+        rows = list(csv.reader(lines[:-1]))
+        if not text.endswith("\n") or len(rows) != 2 or len(rows[0]) != len(rows[1]):
+            raise UserError(
+                f"metrics file {path} is damaged (not one complete header and row: truncated or edited); delete "
+                "it and rerun the workflow to recompute it."
+            )
+        frame = pd.read_csv(io.StringIO(text))
+        missing = [c for c in ID_COLUMNS + METRIC_COLUMNS if c not in frame]
+        if missing or frame[IDENTITY].isna().any(axis=None):
+            raise UserError(
+                f"metrics file {path} lacks {missing or 'its identity'}; it was written by other code or edited: "
+                "delete it and rerun the workflow to recompute it."
+            )
+        key = tuple(frame[IDENTITY + (["point"] if "point" in frame else [])].iloc[0])
+        if key in seen:
+            raise UserError(f"metrics files {seen[key]} and {path} hold the same run {key}; one is stale: delete it.")
+        seen[key] = path
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def aggregate(runs: pd.DataFrame, unlearned_bar: float | None = None) -> pd.DataFrame:

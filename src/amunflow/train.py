@@ -55,6 +55,7 @@ class TrainConfig(Recipe):
     schedule: str  # step (the paper's StepLR) | onecycle | cosine
     warmup: float  # share of the steps spent warming up (onecycle, cosine)
     nesterov: bool
+    even_batches: bool  # batches of equal size (else full batches and a remainder, as the paper's loader)
 
     @classmethod
     def from_config(cls, cfg: dict) -> TrainConfig:
@@ -116,6 +117,17 @@ class TrainResult:
     sample_steps: int = 0
 
 
+def batch_bounds(n: int, batch_size: int, even: bool) -> list[int]:
+    """Where each of an epoch's ceil(n / batch_size) batches starts (and the last ends). even: sizes
+    differ by at most one (2,700 images at 128: 22 batches of 122-123); else full batches and a
+    remainder, as a DataLoader without drop_last (2,700 at 128: 21 of 128 and one of 12, whose
+    train-mode BatchNorm statistics and step at the peak learning rate slow training measurably)."""
+    steps = math.ceil(n / batch_size)
+    if even:
+        return [i * n // steps for i in range(steps + 1)]
+    return [min(i * batch_size, n) for i in range(steps + 1)]
+
+
 def train(
     model: torch.nn.Module,
     x_u8: np.ndarray | torch.Tensor,
@@ -142,7 +154,8 @@ def train(
     opt = torch.optim.SGD(
         model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=cfg.nesterov
     )
-    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    bounds = batch_bounds(n, cfg.batch_size, cfg.even_batches)
+    steps_per_epoch = len(bounds) - 1
     per_step = cfg.schedule != "step"  # the paper's StepLR steps per epoch, as torch's StepLR
     if per_step:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg, steps_per_epoch))
@@ -175,7 +188,7 @@ def train(
             perm = torch.randperm(n, device=device, generator=gen)
             lr = opt.param_groups[0]["lr"]
             for i in range(steps_per_epoch):
-                idx = perm[i * cfg.batch_size : (i + 1) * cfg.batch_size]
+                idx = perm[bounds[i] : bounds[i + 1]]
                 xb = augment(to_float(x[idx], False), gen, cfg.crop_padding, cfg.flip)
                 if cfg.channels_last:
                     xb = xb.contiguous(memory_format=torch.channels_last)

@@ -14,6 +14,7 @@ from .. import UserError
 from ..io import atomic_path, file_hash
 from ..metrics import auc_of
 from ..splits import memorization_scores
+from ..tables import read_runs
 from .inputs import open_bundle, open_keep, open_reference_logits
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,7 @@ def difficulty_job(
             np.stack(refs), open_keep(keep_path, len(refs), n_pop), np.r_[data.train_y, data.test_y]
         )
     eps_cache, rows = {}, []
-    for csv in metric_csvs:
-        ident = pd.read_csv(csv).iloc[0].to_dict()
+    for csv, (_, ident) in zip(metric_csvs, read_runs(metric_csvs).iterrows(), strict=True):
         arrays = np.load(str(csv).removesuffix(".csv") + ".npz")
         if "forget" not in arrays:  # a diverged tuning point has no arrays
             continue

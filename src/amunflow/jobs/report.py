@@ -14,6 +14,7 @@ from ..tables import (
     aggregate,
     cost_table,
     rank_with_verdicts,
+    read_runs,
     render_audits,
     render_cost,
     render_ranking,
@@ -36,7 +37,7 @@ def aggregate_job(
     ``evaluation.bootstrap`` section, and the verdict 'did not unlearn' below ``unlearned_bar``), the
     paper's table per access setting (md, tex, html), the cost table and the ranking (md, html);
     ``out_tables`` maps '<name>_<ext>' to paths."""
-    runs = pd.concat([pd.read_csv(p) for p in metric_csvs], ignore_index=True)
+    runs = read_runs(metric_csvs)
     if mia_column not in runs or runs[mia_column].isna().all():
         raise UserError(
             f"config key evaluation.mia_column: {mia_column} has no values (is rmia.enabled false?); "
