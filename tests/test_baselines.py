@@ -147,6 +147,39 @@ def test_ssd_dampens_exactly_the_selected_entries_and_takes_no_step(setup):  # n
         assert torch.equal(b, b0), n  # BN statistics untouched (eval mode)
 
 
+def test_ssd_importances_walk_d_as_the_reference_loader_over_several_batches(setup):  # noqa: F811
+    """imp_D as the reference's unshuffled full_train_dl: D_R in one random order, then D_F (the last
+    batches pure forget batches), batches of 16 (15 over D, 3 over D_F, a partial one each), written out
+    loop by loop; a shuffled pass (the old code) mixes D_F into every batch and selects otherwise."""
+    data, model, forget, retain, _ = setup
+    alpha, lam, bs = 10.0, 1.0, 16
+    run = make_run(setup, "ssd", batch_size=bs, selection_weighting=alpha, dampening_constant=lam)
+    ref = copy.deepcopy(run.model).eval()
+
+    def importance(order):  # written out: a DataLoader(batch_size=bs, shuffle=False) over ``order``
+        total, batches = None, 0
+        for i in range(0, len(order), bs):
+            idx = order[i : i + bs]
+            ref.zero_grad()
+            F.cross_entropy(ref(images(data, idx)), torch.as_tensor(data.train_y[idx]).long()).backward()
+            sq = {n: p.grad.detach() ** 2 for n, p in ref.named_parameters()}
+            total = sq if total is None else {n: total[n] + sq[n] for n in sq}
+            batches += 1
+        return {n: v / batches for n, v in total.items()}, batches
+
+    imp_f, nb_f = importance(list(forget))
+    perm = torch.randperm(len(retain), generator=torch.Generator().manual_seed(run.seed)).numpy()
+    imp_d, nb_d = importance(list(retain[perm]) + list(forget))
+    assert (nb_f, nb_d) == (3, 15)
+    before = {n: p.detach().clone() for n, p in ref.named_parameters()}
+    REGISTRY["ssd"].run(run)
+    after = dict(run.model.named_parameters())
+    for n, p0 in before.items():
+        sel = imp_f[n] > alpha * imp_d[n]
+        expect = p0 * torch.where(sel, torch.clamp(lam * imp_d[n] / imp_f[n], max=1.0), torch.ones_like(p0))
+        torch.testing.assert_close(after[n].detach(), expect, rtol=1e-4, atol=1e-7, msg=n)
+
+
 def test_bad_teacher_pulls_forget_outputs_to_the_random_teacher(setup):  # noqa: F811
     data, model, forget, retain, _ = setup
     run = make_run(setup, "bad_teacher", epochs=4, lr=1e-3, batch_size=32)
@@ -203,6 +236,36 @@ def test_last_k_leaves_the_first_layers_bit_identical(setup, method, k):  # noqa
     moved = [n for n, p in run.model.named_parameters() if not torch.equal(p.detach(), before[n])]
     assert moved and all(any(n.startswith(p) for p in trained_prefixes) for n in moved)
     assert all(p.requires_grad for p in run.model.parameters())  # frozen only for the run
+
+
+def test_cfk_ten_epochs_are_deep_unlearns_written_out_loop(setup):  # noqa: F811
+    """catastrophic_forgetting_k.py + scrub_utils.fk_finetune, written out: plain SGD on layer4 and the
+    classifier, BN on running statistics, unaugmented D_R (one batch: order-free), CE + prox / 2 *
+    ||theta - theta_0||^2, lr x0.1 after epochs int(.5E), int(.8E), int(.9E) (util.adjust_learning_rate:
+    6 epochs at lr, 3 at lr/10, 1 at lr/100). StepLR(lr_step) would keep lr for 10 epochs."""
+    data, model, _, retain, _ = setup
+    lr, prox = 0.05, 0.1
+    run = make_run(setup, "cfk", epochs=10, lr=lr, momentum=0.0, weight_decay=0.0, k=1, prox=prox, batch_size=256)
+    ref = copy.deepcopy(run.model)
+    trained = [p for m in (ref.layer4, ref.linear) for p in m.parameters()]
+    anchor = [p.detach().clone() for p in trained]
+    opt = torch.optim.SGD(trained, lr=lr, momentum=0.0, weight_decay=0.0)
+    x, y = images(data, retain), torch.as_tensor(data.train_y[retain]).long()
+    lrs = []
+    for epoch in range(10):
+        lrs.append(lr * 0.1 ** sum(epoch > m for m in (5, 8, 9)))
+        for g in opt.param_groups:
+            g["lr"] = lrs[-1]
+        ref.eval()
+        pull = sum(((p - a) ** 2).sum() for p, a in zip(trained, anchor, strict=True))
+        loss = F.cross_entropy(ref(x), y) + prox / 2 * pull
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert lrs == pytest.approx([lr] * 6 + [lr / 10] * 3 + [lr / 100])
+    REGISTRY["cfk"].run(run)
+    for (n, a), b in zip(run.model.named_parameters(), ref.parameters(), strict=True):
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-4, atol=1e-5, msg=n)
 
 
 def test_euk_reinitializes_with_deep_unlearns_init():

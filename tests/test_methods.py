@@ -40,7 +40,7 @@ def setup():
     data = synthetic(n_train=240, n_test=40, num_classes=4, image_size=16, seed=11)
     torch.manual_seed(0)
     model = build_model({"arch": "resnet18", "width": 8}, 4)
-    cfg = TrainConfig.from_config(dict(epochs=16, batch_size=32, lr=0.05, lr_step=10))
+    cfg = TrainConfig.from_config(dict(epochs=16, batch_size=32, lr=0.05, lr_step=10, even_batches=False))
     train(model, data.train_x, data.train_y, cfg, 0, CPU, progress_file=False)
     rs = np.random.RandomState(0)
     forget = rs.choice(240, 40, replace=False)

@@ -119,16 +119,20 @@ def test_tpr_at_fpr_against_a_hand_computed_roc():
     pos, neg = np.array([0.9, 0.8, 0.7, 0.3]), np.array([0.85, 0.5, 0.4, 0.2, 0.1])
     # thresholds from the top: 0.9 -> (fpr 0, tpr 1/4), 0.85 -> (1/5, 1/4), 0.8 -> (1/5, 2/4),
     # 0.7 -> (1/5, 3/4), 0.5 -> (2/5, 3/4), 0.4 -> (3/5, 3/4), 0.3 -> (3/5, 1), then (1, 1)
-    want = {0.0: 0.25, 0.1: 0.25, 0.2: 0.75, 0.5: 0.75, 0.6: 1.0, 1.0: 1.0}
+    # FPR strictly below the rate, as Carlini et al.'s do_plot: at 0.2 the point (1/5, 3/4) is out
+    want = {0.0: 0.25, 0.1: 0.25, 0.2: 0.25, 0.21: 0.75, 0.5: 0.75, 0.6: 0.75, 0.61: 1.0, 1.0: 1.0}
     assert {f: tpr_at_fpr(pos, neg, f) for f in want} == pytest.approx(want)
     assert tpr_at_fpr(np.array([0.1]), np.array([0.9]), 0.0) == 0.0  # nothing found without a false alarm
+    # 100 non-members at 1%: one false positive is an FPR of exactly 0.01, which the strict reading excludes
+    neg = np.r_[5.0, np.zeros(99)]
+    assert tpr_at_fpr(np.array([6.0, 4.0]), neg, 0.01) == 0.5 and tpr_at_fpr(np.array([6.0, 4.0]), neg, 0.011) == 1.0
 
 
 def direct_tpr_at_fpr(pos, neg, rate):
-    """Every threshold tried: flag scores >= it; the best TPR whose FPR stays within ``rate``."""
+    """Every threshold tried: flag scores >= it; the best TPR whose FPR stays below ``rate``."""
     best = 0.0
     for thr in np.r_[pos, neg]:
-        if np.mean(neg >= thr) <= rate:
+        if np.mean(neg >= thr) < rate:
             best = max(best, float(np.mean(pos >= thr)))
     return best
 

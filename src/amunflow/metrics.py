@@ -89,10 +89,12 @@ LOW_FPRS = {"ft_tpr_at_1": 0.01, "ft_tpr_at_01": 0.001}  # column -> false posit
 
 def tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, fpr: float) -> float:
     """The highest true positive rate (members ``pos`` flagged) among the ROC's thresholds whose false
-    positive rate (non-members ``neg`` flagged) is at most ``fpr`` (Carlini et al. 2022, "Membership
-    inference attacks from first principles": an attack is judged by what it finds at low FPR)."""
+    positive rate (non-members ``neg`` flagged) is below ``fpr``, strictly, as Carlini et al.'s
+    ``do_plot`` reads it (mi_lira_2021/plot.py: ``tpr[np.where(fpr < .001)[0][-1]]``; "Membership
+    inference attacks from first principles": an attack is judged by what it finds at low FPR). At
+    ``fpr`` 0: the TPR without a false positive."""
     f, t, _ = roc_curve(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg])
-    return float(t[f <= fpr + 1e-12].max())
+    return float(t[f < fpr].max() if fpr > 0 else t[f <= 0].max())
 
 
 # --------------------------------------------------------------------------- SVC MIA (MIS)

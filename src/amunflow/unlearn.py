@@ -170,7 +170,8 @@ def _as_float(x: torch.Tensor) -> torch.Tensor:
 
 
 class Trainer:
-    """An optimizer + StepLR over phases of data, with optional saliency mask and extra loss terms.
+    """An optimizer + StepLR (or, with the method's ``lr_milestones``, a decay at those shares of the
+    epochs) over phases of data, with optional saliency mask and extra loss terms.
 
     SGD with the recipe's momentum and weight decay, or Adam when the method's ``optimizer``
     hyperparameter says so (Bad Teacher, UNSIR). ``params`` limits training to some parameters
@@ -206,7 +207,12 @@ class Trainer:
             self.opt = torch.optim.SGD(self.trained, lr=self.hp.lr, momentum=self.hp.momentum, weight_decay=wd)
         else:
             raise ValueError(f"unknown optimizer {kind!r}; use sgd or adam")
-        self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=self.hp.lr_step, gamma=self.hp.lr_gamma)
+        milestones = self.hp.extra.get("lr_milestones")
+        if milestones:  # Deep Unlearn's adjust_learning_rate: lr x gamma per milestone int(f * E) passed
+            steps = [int(f * self.hp.epochs) + 1 for f in milestones]
+            self.sched = torch.optim.lr_scheduler.MultiStepLR(self.opt, milestones=steps, gamma=self.hp.lr_gamma)
+        else:
+            self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=self.hp.lr_step, gamma=self.hp.lr_gamma)
 
     def forward(self, x, train: bool = True) -> torch.Tensor:
         """fp32 logits of the model being trained (BN in train mode unless the trainer says otherwise)."""

@@ -139,6 +139,16 @@ LAST_K = {
         "default": 0.1,
         "description": "weight of the L2 pull towards the starting values (Deep Unlearn's sgda_weight_decay)",
     },
+    "lr_milestones": {
+        "type": "array",
+        "items": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "default": [0.5, 0.8, 0.9],
+        "description": (
+            "shares of the epochs after which the lr is multiplied by lr_gamma, as Deep Unlearn's "
+            "lr_decay_epochs [int(.5E), int(.8E), int(.9E)] (10 epochs: 6 at lr, 3 at lr/10, 1 at lr/100); "
+            "empty: the recipe's StepLR(lr_step)"
+        ),
+    },
 }
 
 REGISTRY: dict[str, Method] = {

@@ -6,8 +6,10 @@ and saturates at 4; VGG-19: the conv groups between max-pools) and of the classi
 trained; then fine-tuning on D_R alone, BatchNorm on its running statistics, no augmentation, CE plus
 prox / 2 * ||theta - theta_0||^2 over the trained parameters (theta_0: their values when fine-tuning
 starts; Deep Unlearn's sgda_weight_decay, 0.1). The reference uses plain SGD (no momentum, no weight
-decay) with the lr decayed at 50/80/90% of the epochs; here the recipe's SGD and StepLR are used, so
-the shipped configs set momentum 0 and weight_decay 0 for it. Needs D_R: with_retain only.
+decay; the recipe's SGD here, so config/baselines.yaml sets momentum 0 and weight_decay 0, with its
+batch of 256) with the lr decayed x0.1 after int(.5E), int(.8E) and int(.9E) epochs (``lr_milestones``,
+the default: 10 epochs give 6 at lr, 3 at lr/10, 1 at lr/100; util.py ``adjust_learning_rate``).
+Needs D_R: with_retain only.
 
 EU-k (module ``euk``) is the same after re-initialising the trained layers.
 """

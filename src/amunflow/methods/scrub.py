@@ -1,7 +1,9 @@
 """SCRUB (Kurmanji et al., "Towards unbounded machine unlearning", NeurIPS 2023), as the authors' code
 runs it (meghdadk/SCRUB: MIA_experiments.ipynb with thirdparty/repdistiller/helper/loops.py
-``train_distill`` and distiller_zoo/KD.py ``DistillKL``; the setting behind the paper's CIFAR-10
-ResNet-18 random-forgetting numbers).
+``train_distill`` and distiller_zoo/KD.py ``DistillKL``). The defaults in config/baselines.yaml are
+that notebook's, whose setting is CIFAR-10 ResNet-18 forgetting 100 images of class 5 (not random
+forgetting): SGD lr 5e-4 (momentum 0.9, weight decay 5e-4), 5 epochs with the lr x0.1 after epoch 3,
+3 max-step epochs, retain batch 32, forget batch 16, alpha 0.5, gamma 1, T 4.
 
 The teacher is a frozen copy of the original, the student starts from it. Every epoch:
 

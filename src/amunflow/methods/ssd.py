@@ -2,10 +2,13 @@
 runs it (if-loops/selective-synaptic-dampening: src/ssd.py ``ParameterPerturber.calc_importance`` and
 ``modify_weight``, driven by forget_full_class_strategies.py ``ssd_tuning``). No training step.
 
-1. Importances (a diagonal Fisher): with the model in eval mode, for every batch of a shuffled pass the
-   square of the gradient of the batch-mean CE (true labels), summed over batches and divided by the
-   number of batches; once over D_F (imp_F) and once over the whole training set D = D_R u D_F
-   (imp_D), in batches of ``batch_size`` for both, so the two are on the same scale.
+1. Importances (a diagonal Fisher): with the model in eval mode, for every batch of a pass the square
+   of the gradient of the batch-mean CE (true labels), summed over batches and divided by the number
+   of batches (a partial last batch included); once over D_F in its order (imp_F, the reference's
+   unshuffled ``forget_train_dl``) and once over the whole training set D (imp_D) as the reference's
+   unshuffled ``full_train_dl`` walks it (src/forget_random_main.py: ConcatDataset of the retain part,
+   in random_split's random order, then the forget part): D_R in one seeded random order, then D_F, so
+   the last batches are pure forget batches, in batches of ``batch_size`` for both.
 2. Dampening: every parameter entry with imp_F > selection_weighting * imp_D is multiplied by
    min(dampening_constant * imp_D / imp_F, 1); the others are left as they are. Every parameter
    tensor is eligible (convolutions, BatchNorm affine weights and biases, the classifier).
@@ -21,16 +24,18 @@ import torch.nn.functional as F
 from ..unlearn import Mixture, timed, unaugmented
 
 
-def importances(model, parts, r) -> dict[str, torch.Tensor]:
-    """Per parameter, the mean over batches of the squared gradient of the batch-mean CE."""
+def importances(model, parts, r, order: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Per parameter, the mean over batches of the squared gradient of the batch-mean CE, walking the
+    concatenation of ``parts`` in ``order`` (default: as given) in consecutive batches."""
     model.eval()
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
     imp = {n: torch.zeros_like(p) for n, p in params.items()}
     gen = torch.Generator(device=r.device).manual_seed(r.seed)
     mix = Mixture(parts)
+    order = torch.arange(len(mix), device=r.device) if order is None else order
     n_batches = 0
-    for idx in mix.batches(r.hp.batch_size, gen, shuffle=True):
-        x, y = mix.gather(idx, gen, r.hp)
+    for i in range(0, len(mix), r.hp.batch_size):
+        x, y = mix.gather(order[i : i + r.hp.batch_size], gen, r.hp)
         model.zero_grad(set_to_none=True)
         F.cross_entropy(model(x).float(), y).backward()
         for n, p in params.items():
@@ -40,6 +45,13 @@ def importances(model, parts, r) -> dict[str, torch.Tensor]:
         r.stats["extra_grad_evals"] += len(y)
     model.zero_grad(set_to_none=True)
     return {n: v / max(n_batches, 1) for n, v in imp.items()}
+
+
+def full_order(n_retain: int, n_forget: int, seed: int, device) -> torch.Tensor:
+    """The reference's pass over D: D_R in one random order (its random_split), then D_F as it is."""
+    gen = torch.Generator(device=device).manual_seed(seed)
+    perm = torch.randperm(n_retain, device=device, generator=gen)
+    return torch.cat([perm, n_retain + torch.arange(n_forget, device=device)])
 
 
 def dampen(model, imp_forget, imp_all, selection: float, dampening: float) -> dict[str, int]:
@@ -60,7 +72,7 @@ def run(r):
     ex = r.hp.extra
     with timed(r):
         imp_forget = importances(r.model, [forget], r)
-        imp_all = importances(r.model, [retain, forget], r)
+        imp_all = importances(r.model, [retain, forget], r, full_order(len(retain), len(forget), r.seed, r.device))
         changed = dampen(r.model, imp_forget, imp_all, ex["selection_weighting"], ex["dampening_constant"])
     r.stats["seen"] = {"forget": 2 * len(forget), "retain": len(retain)}
     r.stats["dampened"] = sum(changed.values())
