@@ -29,6 +29,21 @@ def test_shipped_configs_are_valid():
     for name in ("config.yaml", "paper.yaml"):
         cfg = yaml.safe_load((ROOT / "config" / name).read_text())
         validate_config(cfg, check_data=False)
+    default = load_config_file(ROOT / "config" / "config.yaml")
+    for overlay in ("quick.yaml", "sequential.yaml", "other_seeds.yaml", "baselines.yaml"):
+        merged = merge_config(copy.deepcopy(default), load_config_file(ROOT / "config" / overlay))
+        validate_config(merged, check_data=False)
+
+
+def test_the_default_answers_with_every_method_tuned_over_three_seeds():
+    cfg = validate_config(load_config_file(ROOT / "config" / "config.yaml"), check_data=False)
+    exp = Experiment(cfg)
+    assert cfg["tuning"]["enabled"] and len(exp.eval_units()) >= 3
+    tuned = {(i, s) for i, s, _, _, _ in exp.tuning_units()}
+    runs = {(i, s) for i, s, _, _, _, _ in exp.unlearn_units()}
+    assert runs and tuned == runs  # every method, in every access setting it runs in
+    quick = merge_config(copy.deepcopy(cfg), load_config_file(ROOT / "config" / "quick.yaml"))
+    assert not quick["tuning"]["enabled"] and quick["split_seeds"] == [1]
 
 
 def test_the_baselines_overlay_merges_as_snakemake_merges_it():
