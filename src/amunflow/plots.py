@@ -128,6 +128,8 @@ def tuning_curves(grid: pd.DataFrame, selected: pd.DataFrame, out_png) -> None:
     grid = grid.assign(lr=lr_of(grid["point"]))
     selected = selected.assign(lr=lr_of(selected["point"])) if len(selected) else selected
     panels = list(dict.fromkeys(zip(grid["setting"], grid["forget"], strict=True)))
+    cmap = plt.get_cmap("tab20")
+    color = {m: cmap(i % 20) for i, m in enumerate(sorted(set(grid["method"])))}  # one colour per method
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.8), squeeze=False)
     for ax, (setting, forget) in zip(axes[0], panels, strict=True):
         rows = grid[(grid["setting"] == setting) & (grid["forget"] == forget)]
@@ -136,7 +138,7 @@ def tuning_curves(grid: pd.DataFrame, selected: pd.DataFrame, out_png) -> None:
             for rest, line in g.groupby(others, sort=True):
                 line = line.groupby("lr", as_index=False)["avg_gap"].mean().sort_values("lr")
                 label = method + (f" {rest}" if rest and others.nunique() > 1 else "")
-                ax.plot(line["lr"], line["avg_gap"], marker="o", ms=3, lw=1, label=label)
+                ax.plot(line["lr"], line["avg_gap"], marker="o", ms=3, lw=1, label=label, color=color[method])
             chosen = selected[
                 (selected["method"] == method) & (selected["setting"] == setting) & (selected["forget"] == forget)
             ]
