@@ -29,6 +29,19 @@ def method_of(unlearn_cfg: dict, instance: str) -> str:
     return method
 
 
+def pop_settings(entry: dict, method: str, where: str) -> dict:
+    """Remove and return the access-setting keys (with_retain, forget_only) of a config ``entry`` at
+    config key ``where``; a setting ``method`` does not run in is refused, naming the key."""
+    per_setting = {s: entry.pop(s) for s in SETTINGS if s in entry}
+    for s in per_setting:
+        if s not in REGISTRY[method].settings:
+            raise UserError(
+                f"config key {where}.{s}: method {method} needs the retain set D_R, so it runs "
+                f"{' and '.join(REGISTRY[method].settings)} only; remove the {s} key."
+            )
+    return per_setting
+
+
 def resolve_hyper(unlearn_cfg: dict, instance: str, setting: str) -> tuple[str, dict]:
     """(registry method, hyperparameters) of a configured method instance in one access setting.
 
@@ -38,13 +51,7 @@ def resolve_hyper(unlearn_cfg: dict, instance: str, setting: str) -> tuple[str, 
     method = method_of(unlearn_cfg, instance)
     inst = dict(unlearn_cfg["methods"][instance] or {})
     inst.pop("method", None)
-    per_setting = {k: inst.pop(k) for k in SETTINGS if k in inst}
-    for s in per_setting:
-        if s not in REGISTRY[method].settings:
-            raise UserError(
-                f"config key unlearn.methods.{instance}.{s}: method {method} needs the retain set D_R, so it runs "
-                f"{' and '.join(REGISTRY[method].settings)} only; remove the {s} key."
-            )
+    per_setting = pop_settings(inst, method, f"unlearn.methods.{instance}")
     hp = dict(REGISTRY[method].extra)
     hp.update(section("unlearn.common", unlearn_cfg.get("common") or {}))
     hp.update(inst)
@@ -111,13 +118,7 @@ def grid_of(config: dict, instance: str, setting: str | None = None) -> dict:
     props = hyper_props(method)
     own = instance in t["grids"]
     entry = dict(t["grids"][instance] or {}) if own else {}
-    per_setting = {s: entry.pop(s) for s in SETTINGS if s in entry}
-    for s in per_setting:
-        if s not in REGISTRY[method].settings:
-            raise UserError(
-                f"config key tuning.grids.{instance}.{s}: method {method} runs "
-                f"{' and '.join(REGISTRY[method].settings)} only; remove the {s} key."
-            )
+    per_setting = pop_settings(entry, method, f"tuning.grids.{instance}")
     base = entry if own else {k: v for k, v in t["grid"].items() if k in props}
     where_base = f"tuning.grids.{instance}" if own else "tuning.grid"
     checked = [(base, where_base)] + [(g, f"tuning.grids.{instance}.{s}") for s, g in per_setting.items()]
