@@ -15,7 +15,8 @@ from amunflow.methods import REGISTRY
 from amunflow.paper import protocol_differences
 
 try:
-    for path in workflow.configfiles:  # a key given twice: Snakemake's loader keeps the last silently
+    # a key given twice: Snakemake's loader keeps the last silently, so each file is read again here
+    for path in workflow.configfiles:
         load_config_file(path)
     validate_config(config)
 except UserError as e:
