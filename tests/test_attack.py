@@ -204,6 +204,13 @@ def test_artifact_roundtrip_checks_and_report(tmp_path):
     import pandas as pd
 
     assert pd.read_csv(tmp_path / "sum.csv")["mean_grad_evals"][0] == pytest.approx(adv.grad_evals.mean())
+    # one stored value changed after writing (what a flipped bit in an uncompressed dataset does)
+    import h5py
+
+    with h5py.File(tmp_path / "all.h5", "r+") as f:
+        f["adv_label"][7] = (f["adv_label"][7] + 1) % 4
+    with pytest.raises(UserError, match=r"adversarial set .*all.h5 does not match the content hash"):
+        read_adversarial(tmp_path / "all.h5")
 
 
 @pytest.fixture(scope="module")

@@ -641,28 +641,38 @@ def test_the_ranking_names_a_method_that_did_not_unlearn():
     assert "<td>ft (did not unlearn)</td>" in render_ranking(rank_with_verdicts(ranking, agg), 0.95, "html")
 
 
-def test_a_damaged_or_repeated_metrics_file_is_refused_not_dropped(tmp_path):
+def test_a_damaged_edited_or_repeated_metrics_file_is_refused_not_dropped(tmp_path):
     from amunflow import UserError
+    from amunflow.io import checksummed_csv
     from amunflow.tables import read_runs
 
     frame = runs_frame().assign(code_version="abc")
     paths = []
     for i in range(len(frame)):
         paths.append(tmp_path / f"{i}.csv")
-        frame.iloc[[i]].to_csv(paths[-1], index=False)
+        paths[-1].write_text(checksummed_csv(frame.iloc[[i]].to_csv(index=False)))
     assert read_runs(paths)["method"].tolist() == frame["method"].tolist()
+    assert "row_sha256" not in read_runs(paths)
     whole = paths[3].read_text()
-    cases = {
+    body = frame.iloc[[3]].to_csv(index=False)
+    damaged = {
         "truncated": whole[: len(whole) // 2],  # cut inside the row: pandas would fill NaN silently
         "a field short": whole.rstrip("\n").rsplit(",", 1)[0] + "\n",
         "empty": "",
-        "header only": whole.split("\n")[0] + "\n",
+        "no checksum (other code)": body,
+        "a digit changed": whole.replace(f",{frame.iloc[3]['unlearn_acc']},", f",{frame.iloc[3]['unlearn_acc'] + 1},"),
+    }
+    assert damaged["a digit changed"] != whole
+    # files whose checksum is right but which other code wrote wrongly
+    malformed = {
+        "header only": body.split("\n")[0] + "\n",
         "no identity": frame.iloc[[3]].assign(method=None).to_csv(index=False),
         "no metric column": frame.iloc[[3]].drop(columns="ft_auc").to_csv(index=False),
     }
+    cases = {**damaged, **{k: checksummed_csv(v) for k, v in malformed.items()}}
     for what, text in cases.items():
         paths[3].write_text(text)
-        with pytest.raises(UserError, match=rf"metrics file {paths[3]} (is damaged|lacks)"):
+        with pytest.raises(UserError, match=rf"metrics file {paths[3]} (is damaged|lacks|cannot be used)"):
             read_runs(paths)
         assert what
     paths[3].write_text(whole)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from amunflow import UserError
-from amunflow.checkpoint import load_checkpoint, load_model
+from amunflow.checkpoint import load_checkpoint, load_model, save_checkpoint
 from amunflow.data import save_bundle, synthetic
 from amunflow.jobs.train import train_job
 from amunflow.models import build_model
@@ -173,8 +173,21 @@ def test_bad_checkpoint_errors(tmp_path):
         load_checkpoint(tmp_path / "none.pt")
     (tmp_path / "x.pt").write_bytes(b"not a checkpoint")
     (tmp_path / "x.json").write_text("{}")
-    with pytest.raises(UserError, match="cannot be read"):
+    with pytest.raises(UserError, match="cannot be read .*records no content hash"):
         load_checkpoint(tmp_path / "x.pt")
+
+
+def test_a_flipped_byte_in_a_checkpoint_is_refused_when_read(tmp_path):
+    model = build_model({"arch": "resnet18", "width": 4}, num_classes=3, image_size=8)
+    save_checkpoint(tmp_path / "m.pt", model, {"model": {"arch": "resnet18", "width": 4}})
+    state, _ = load_checkpoint(tmp_path / "m.pt")
+    raw = bytearray((tmp_path / "m.pt").read_bytes())
+    raw[len(raw) // 2] ^= 0x01  # inside a weight tensor: torch.load would read it without complaint
+    (tmp_path / "m.pt").write_bytes(bytes(raw))
+    flipped = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert any(not torch.equal(flipped[k], state[k]) for k in state)  # the damage is silent to torch
+    with pytest.raises(UserError, match=rf"checkpoint {tmp_path / 'm.pt'} cannot be read .*content hash"):
+        load_checkpoint(tmp_path / "m.pt")
 
 
 def test_unknown_train_key_rejected():
@@ -186,6 +199,7 @@ def test_reference_logits_are_fp32_whatever_the_training_precision(tmp_path):
     """Target models are scored in fp32 (evaluate_job); the RMIA reference signal must be too, or the
     likelihood ratio measures bf16 rounding as well as membership."""
     from amunflow.data import population
+    from amunflow.jobs.inputs import open_reference_logits
     from amunflow.jobs.rmia import keep_job, reference_job
 
     data = synthetic(n_train=96, n_test=32, num_classes=4, image_size=16, seed=2)
@@ -209,6 +223,14 @@ def test_reference_logits_are_fp32_whatever_the_training_precision(tmp_path):
     saved = np.load(tmp_path / "ref0.logits.npy")
     np.testing.assert_array_equal(saved, predict_logits(model, x, CPU).numpy())
     assert not np.array_equal(saved, predict_logits(model, x, CPU, precision="bf16").numpy())
+    opened = open_reference_logits([tmp_path / "ref0.logits.npy"], data, len(x), 4)
+    np.testing.assert_array_equal(opened[0], saved)
+    raw = bytearray((tmp_path / "ref0.logits.npy").read_bytes())
+    raw[-5] ^= 0x10  # one logit's bits: still a finite float of the right shape
+    (tmp_path / "ref0.logits.npy").write_bytes(bytes(raw))
+    assert np.isfinite(np.load(tmp_path / "ref0.logits.npy")).all()
+    with pytest.raises(UserError, match=r"reference logits .*ref0.logits.npy .*content hash"):
+        open_reference_logits([tmp_path / "ref0.logits.npy"], data, len(x), 4)
 
 
 def test_learning_rate_schedules_against_independent_references():

@@ -7,6 +7,7 @@ import yaml
 from amunflow import UserError
 from amunflow.audits import ID_COLUMNS, METRIC_COLUMNS
 from amunflow.hyper import grid_points, parse_point, point_id
+from amunflow.io import checksummed_csv
 from amunflow.jobs.tuning import select_job
 from amunflow.tuning import select
 
@@ -101,7 +102,8 @@ def test_a_method_whose_every_point_diverged_is_named(tmp_path):
     for i, r in enumerate(rows):
         paths.append(tmp_path / f"{i}.csv")
         row = {**r, "base_method": r["method"], "split_hash": "h", "run": 0}
-        pd.DataFrame([row], columns=ID_COLUMNS + ["point"] + METRIC_COLUMNS).to_csv(paths[-1], index=False)
+        text = pd.DataFrame([row], columns=ID_COLUMNS + ["point"] + METRIC_COLUMNS).to_csv(index=False)
+        paths[-1].write_text(checksummed_csv(text))
     out = [tmp_path / n for n in ("grid.csv", "selected.csv")]
     with pytest.raises(UserError, match=r"no grid point of ft \(with_retain, random0.1\) gave .*\(lr10: diverged"):
         select_job(paths, "ft_auc", {"amun": "amun", "ft": "ft"}, *out)

@@ -13,7 +13,7 @@ import torch
 
 from . import UserError
 from .attack import AdversarialSet, AttackConfig, calibrate_eps_init, pgd_l2_adaptive
-from .io import atomic_path, file_hash, provenance
+from .io import array_hash, atomic_path, file_hash, provenance
 from .predict import predict_logits
 from .splits import Split
 
@@ -103,24 +103,30 @@ def ensure_valid(model, x, y, adv: AdversarialSet, cfg: AttackConfig, device, at
     return {"repaired": int(repaired.sum()), "invalid_after_repair": int(still.sum())}
 
 
+def _content_hash(fields: dict) -> str:
+    return array_hash(*(np.asarray(fields[k]) for k in FIELDS + tuple(OPTIONAL) + ("images",)))
+
+
 def save_adversarial(path, adv: AdversarialSet, attrs: dict) -> None:
+    """Write D_A with the hash of its content (checked by :func:`read_adversarial`)."""
+    fields = {k: getattr(adv, k) for k in FIELDS}
+    for k, t in OPTIONAL.items():
+        fields[k] = np.zeros(len(adv), dtype=t) if getattr(adv, k) is None else getattr(adv, k)
+    fields["images"] = adv.images.astype(np.float32)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
-            for k in FIELDS:
-                f.create_dataset(k, data=getattr(adv, k))
-            for k, t in OPTIONAL.items():
-                v = getattr(adv, k)
-                f.create_dataset(k, data=np.zeros(len(adv), dtype=t) if v is None else v)
+            for k in FIELDS + tuple(OPTIONAL):
+                f.create_dataset(k, data=fields[k])
             chunk = (min(len(adv), 256), *adv.images.shape[1:]) if len(adv) else None
             f.create_dataset(
                 "images",
-                data=adv.images.astype(np.float32),
+                data=fields["images"],
                 chunks=chunk,
                 compression="gzip",
                 compression_opts=1,
                 shuffle=True,
             )
-            for k, v in {**attrs, **provenance()}.items():
+            for k, v in {**attrs, **provenance(), "content_hash": _content_hash(fields)}.items():
                 f.attrs[k] = v
 
 
@@ -136,6 +142,11 @@ def read_adversarial(path) -> tuple[AdversarialSet, dict]:
         raise UserError(
             f"adversarial set {path} is missing or unreadable ({e}); delete it and rerun the workflow."
         ) from e
+    if attrs.get("content_hash") != _content_hash(fields):
+        raise UserError(
+            f"adversarial set {path} does not match the content hash recorded when it was written (damaged or "
+            "edited since, or written by older code); delete it and rerun the workflow."
+        )
     return AdversarialSet(wall_time_s=float(attrs.get("wall_time_s", 0.0)), **fields), attrs
 
 

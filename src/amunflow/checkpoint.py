@@ -8,20 +8,20 @@ from pathlib import Path
 import torch
 
 from . import UserError
-from .io import atomic_path, peak_rss_mb, provenance, sidecar_path, write_json
+from .io import atomic_path, file_hash, peak_rss_mb, provenance, sidecar_path, write_json
 from .models import build_model
 
 
 def save_tensors(path, tensors: dict, meta: dict) -> None:
-    """Save a dict of tensors (moved to the CPU) and its JSON sidecar, each atomically.
-
-    The sidecar is written first, so a finished ``.pt`` always has its sidecar.
+    """Save a dict of tensors (moved to the CPU) and its JSON sidecar, each atomically. The sidecar
+    records the file's content hash (checked by :func:`load_checkpoint`) and is written first, so a
+    finished ``.pt`` always has its sidecar.
     """
     meta = dict(meta, **provenance(), torch_version=torch.__version__, peak_rss_mb=peak_rss_mb())
-    write_json(sidecar_path(path), meta)
     state = {k: v.detach().cpu().clone() for k, v in tensors.items()}
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+        write_json(sidecar_path(path), dict(meta, content_sha256=file_hash(tmp)))
 
 
 def save_checkpoint(path, model: torch.nn.Module, meta: dict) -> None:
@@ -41,6 +41,14 @@ def load_checkpoint(path, map_location="cpu") -> tuple[dict, dict]:
         )
     try:
         meta = json.loads(side.read_text())
+        recorded = meta.get("content_sha256")
+        if recorded != file_hash(path):
+            raise ValueError(
+                "its bytes do not match the content hash its sidecar recorded when it was written (damaged "
+                "or replaced since)"
+                if recorded
+                else "its sidecar records no content hash (written by older code)"
+            )
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unreadable file gets the same advice
         raise UserError(

@@ -91,6 +91,29 @@ def file_hash(path, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
+CHECKSUM_COLUMN = "row_sha256"
+
+
+def checksummed_csv(text: str) -> str:
+    """A CSV text (header and rows) with a last column holding the sha256 of the header and rows
+    before it, so that an edited or damaged file is caught when read (:func:`verify_csv`)."""
+    h = hashlib.sha256(text.encode()).hexdigest()[:16]
+    lines = text.rstrip("\n").split("\n")
+    return "\n".join([f"{lines[0]},{CHECKSUM_COLUMN}"] + [f"{line},{h}" for line in lines[1:]]) + "\n"
+
+
+def verify_csv(text: str, path) -> str:
+    """The CSV text of :func:`checksummed_csv` without its checksum column, after checking it; a
+    ``ValueError`` naming ``path`` when the text is not what was written."""
+    lines = text.rstrip("\n").split("\n")
+    head, _, col = lines[0].rpartition(",")
+    sums = {line.rpartition(",")[2] for line in lines[1:]}
+    body = "\n".join([head] + [line.rpartition(",")[0] for line in lines[1:]]) + "\n"
+    if col != CHECKSUM_COLUMN or len(sums) != 1 or sums.pop() != hashlib.sha256(body.encode()).hexdigest()[:16]:
+        raise ValueError(f"{path} does not match the checksum written with it (edited or damaged)")
+    return body
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far (MB): what a benchmark file would record."""
     import resource

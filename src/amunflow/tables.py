@@ -13,6 +13,7 @@ import pandas as pd
 from . import UserError
 from .audits import ID_COLUMNS, METRIC_COLUMNS
 from .gaps import NOT_UNLEARNED, PROGRESS_COLUMNS, verdict
+from .io import verify_csv
 
 TABLE_COLUMNS = [("unlearn_acc", "UA"), ("retain_acc", "RA"), ("test_acc", "TA")]
 IDENTITY = ["method", "setting", "forget", "split_seed", "model_seed", "run"]
@@ -20,15 +21,17 @@ IDENTITY = ["method", "setting", "forget", "split_seed", "model_seed", "run"]
 
 def read_runs(paths) -> pd.DataFrame:
     """Every run's metric row, one file each, checked: a file that is not one complete header and one
-    complete row (empty, truncated, a field short), that lacks an identity or metric column, or that
-    repeats another file's run is refused with its name, since a dropped row would silently remove a
-    method from every table."""
+    complete row (empty, truncated, a field short), whose checksum column does not match the rest (a
+    digit changed), that lacks an identity or metric column, or that repeats another file's run is
+    refused with its name, since a dropped or altered row would silently change every table."""
     frames, seen = [], {}
     for path in paths:
         try:
-            text = open(path, encoding="utf-8").read()
-        except (OSError, UnicodeDecodeError) as e:
-            raise UserError(f"metrics file {path} cannot be read ({e}); delete it and rerun to recompute it.") from None
+            text = verify_csv(open(path, encoding="utf-8").read(), path)
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise UserError(
+                f"metrics file {path} cannot be used ({e}); delete it and rerun the workflow to recompute it."
+            ) from None
         lines = text.split("\n")
         rows = list(csv.reader(lines[:-1]))
         if not text.endswith("\n") or len(rows) != 2 or len(rows[0]) != len(rows[1]):

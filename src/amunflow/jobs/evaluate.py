@@ -11,7 +11,7 @@ import torch
 from ..audits import ID_COLUMNS, METRIC_COLUMNS, audit, cost_columns, distance_to_retrain
 from ..data import population
 from ..device import pick_device
-from ..io import atomic_path
+from ..io import atomic_path, checksummed_csv
 from ..predict import accuracy, predict_logits
 from ..relearn import relearn_epochs
 from .inputs import open_bundle, open_keep, open_model, open_reference_logits, open_split
@@ -80,7 +80,8 @@ def _write(out_csv, out_npz, row: dict, ident: dict, arrays: dict) -> dict:
     """The metric row (columns missing from ``row`` are empty) and the per-sample arrays."""
     with atomic_path(out_csv) as tmp:
         extra = [k for k in ident if k not in ID_COLUMNS]  # e.g. a tuning grid point
-        pd.DataFrame([row], columns=ID_COLUMNS + extra + METRIC_COLUMNS).to_csv(tmp, index=False)
+        text = pd.DataFrame([row], columns=ID_COLUMNS + extra + METRIC_COLUMNS).to_csv(index=False)
+        tmp.write_text(checksummed_csv(text))
     with atomic_path(out_npz) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)

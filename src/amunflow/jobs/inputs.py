@@ -12,7 +12,7 @@ import numpy as np
 from .. import UserError
 from ..checkpoint import load_model
 from ..data import ImageData, load_bundle
-from ..io import sidecar_path
+from ..io import file_hash, sidecar_path
 from ..splits import Split, load_split
 
 
@@ -51,6 +51,8 @@ def open_reference_logits(paths, data: ImageData, n_points: int, num_classes: in
         side = sidecar_path(Path(str(p)).with_suffix("").with_suffix(".pt"))
         try:
             meta = json.loads(side.read_text())
+            if meta.get("logits_sha256") != file_hash(p):
+                raise ValueError("their bytes do not match the content hash recorded when they were written")
             logits = np.load(p)
         except (OSError, ValueError) as e:
             raise UserError(

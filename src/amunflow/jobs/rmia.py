@@ -12,7 +12,7 @@ from .. import UserError
 from ..checkpoint import save_checkpoint
 from ..data import population
 from ..device import pick_device
-from ..io import atomic_path, stable_hash
+from ..io import atomic_path, file_hash, stable_hash
 from ..models import build_model, to_device
 from ..predict import predict_logits
 from ..splits import keep_matrix
@@ -70,6 +70,7 @@ def reference_job(
         cpu_time_s=res.cpu_time_s,
         sample_steps=res.sample_steps,
         in_acc=float((logits[inside].argmax(1).numpy() == y[inside]).mean() * 100),
+        logits_sha256=file_hash(out_logits),
     )
     save_checkpoint(out_model, model, meta)
     log.info("reference %d: %d IN points, %.0f s, IN accuracy %.2f", k, len(inside), res.wall_time_s, meta["in_acc"])

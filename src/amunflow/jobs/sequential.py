@@ -8,6 +8,7 @@ from ..io import atomic_path
 from ..plots import fr_minus_ft
 from ..sequential import request_splits
 from ..splits import load_split, save_split
+from ..tables import read_runs
 from .inputs import check_identity
 
 
@@ -21,7 +22,7 @@ def split_job(base_path, requests: int, k: int, out_request, out_cumulative, exp
 
 def summary_job(metric_csvs, out_csv, out_png) -> pd.DataFrame:
     """All requests' metrics -> one CSV and the paper's Fig. 2 kind: FR AUC - FT AUC per request."""
-    runs = pd.concat([pd.read_csv(p) for p in metric_csvs], ignore_index=True)
+    runs = read_runs(metric_csvs)
     runs["fr_minus_ft"] = runs["fr_auc"] - runs["ft_auc"]
     with atomic_path(out_csv) as tmp:
         runs.to_csv(tmp, index=False)

@@ -11,13 +11,14 @@ import pandas as pd
 from .. import UserError
 from ..gaps import PROGRESS_COLUMNS, REFERENCE_ROWS, add_gaps
 from ..io import atomic_path
+from ..tables import read_runs
 from ..tuning import select
 
 
 def select_job(metric_csvs, mia_column: str, methods: dict, out_grid, out_selected) -> pd.DataFrame:
     """All tuning runs' metrics (+ the tuning set's retrains and originals) -> the grid with gaps and the
     share of the original-to-retrain distance each point closed, and the selection."""
-    runs = pd.concat([pd.read_csv(p) for p in metric_csvs], ignore_index=True)
+    runs = read_runs(metric_csvs)
     runs = add_gaps(runs, mia_column)
     grid = runs[~runs["method"].isin(REFERENCE_ROWS)].copy()
     chosen = select(grid, methods)
