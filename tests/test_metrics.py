@@ -678,3 +678,22 @@ def test_a_damaged_edited_or_repeated_metrics_file_is_refused_not_dropped(tmp_pa
     paths[3].write_text(whole)
     with pytest.raises(UserError, match=r"hold the same run"):
         read_runs(paths + [paths[3]])
+
+
+def test_a_metrics_file_copied_to_another_run_s_place_is_refused(tmp_path):
+    from amunflow import UserError
+    from amunflow.io import checksummed_csv
+    from amunflow.tables import read_runs
+
+    frame = runs_frame().assign(code_version="abc")
+    paths = []
+    for _, r in frame.iterrows():
+        where = f"metrics/{r['method']}/{r['setting']}/{r['forget']}/split{r['split_seed']}/seed{r['model_seed']}"
+        paths.append(tmp_path / where / f"run{r['run']}.csv")
+        paths[-1].parent.mkdir(parents=True, exist_ok=True)
+        paths[-1].write_text(checksummed_csv(frame[frame.index == r.name].to_csv(index=False)))
+    assert len(read_runs(paths)) == len(frame)
+    other = next(p for p in paths[1:] if p.parent != paths[0].parent)
+    other.write_text(paths[0].read_text())  # a valid file of another run, e.g. copied by hand
+    with pytest.raises(UserError, match=rf"metrics file {other} holds another run \(.*\) than its place says"):
+        read_runs(paths)

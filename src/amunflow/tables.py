@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -46,12 +48,33 @@ def read_runs(paths) -> pd.DataFrame:
                 f"metrics file {path} lacks {missing or 'its identity'}; it was written by other code or edited: "
                 "delete it and rerun the workflow to recompute it."
             )
+        _check_place(path, frame.iloc[0])
         key = tuple(frame[IDENTITY + (["point"] if "point" in frame else [])].iloc[0])
         if key in seen:
             raise UserError(f"metrics files {seen[key]} and {path} hold the same run {key}; one is stale: delete it.")
         seen[key] = path
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+_PLACE = re.compile(
+    r"(?P<method>[^/]+)/(?P<setting>[^/]+)/(?P<forget>[^/]+)/split(?P<split_seed>\d+)/seed(?P<model_seed>\d+)/"
+    r"run(?P<run>\d+)\.csv$"
+)
+
+
+def _check_place(path, row) -> None:
+    """A metrics file at the workflow's place for one run must hold that run (not a copy of another's)."""
+    m = _PLACE.search(Path(path).as_posix())
+    if m is None:
+        return
+    wrong = [k for k, v in m.groupdict().items() if str(row[k]) != v]
+    if wrong:
+        found = ", ".join(f"{k} {row[k]}" for k in wrong)
+        raise UserError(
+            f"metrics file {path} holds another run ({found}) than its place says; it was copied or moved: delete "
+            "it and rerun the workflow to recompute it."
+        )
 
 
 def aggregate(runs: pd.DataFrame, unlearned_bar: float | None = None) -> pd.DataFrame:
