@@ -120,12 +120,42 @@ def test_the_baselines_overlay_merges_as_snakemake_merges_it():
             r"forget_sets\[1\]\.classes: \[0, 1, 2, 3\] are all the classes",
         ),
         (
-            lambda c: c.update(sequential={"enabled": True, "requests": 27, "methods": [], "adaptive": []}),
+            lambda c: c.update(sequential={"enabled": True, "requests": 27, "methods": ["amun"], "adaptive": []}),
             r"sequential\.requests: 27 requests cannot split forget_sets\[0\] \(26 samples\)",
         ),
         (
             lambda c: c.update(sequential={"enabled": True, "methods": ["ft"], "settings": ["forget_only"]}),
             r"sequential\.methods: 'ft' runs in \['with_retain'\], none of sequential\.settings \['forget_only'\]",
+        ),
+        # an enabled stage that would schedule nothing, a method that would run nowhere, keys ignored
+        (lambda c: c["unlearn"].update(methods={}), r"config key unlearn\.methods: it is empty"),
+        (
+            lambda c: c["unlearn"].update(methods={"ft": {}}, settings=["forget_only"]),
+            r"unlearn\.methods\.ft: it runs only 'with_retain', none of unlearn\.settings \['forget_only'\]",
+        ),
+        (
+            lambda c: c.update(forget_sets=[{"kind": "classes", "classes": [1]}], tuning={"enabled": True}),
+            r"config key tuning\.enabled: tuning draws its own forget set .* there is none",
+        ),
+        (
+            lambda c: c.update(tuning={"enabled": True, "model_seeds": [99]}),
+            r"config key tuning\.model_seeds: \[99\] is not in model_seeds \[1\]",
+        ),
+        (
+            lambda c: c.update(evaluation={"ulira": {"enabled": True, "methods": []}}),
+            r"config key evaluation\.ulira\.methods: U-LiRA is enabled with nothing to audit",
+        ),
+        (
+            lambda c: c.update(sequential={"enabled": True, "methods": [], "adaptive": []}),
+            r"config key sequential\.methods: sequential requests are enabled with no method",
+        ),
+        (
+            lambda c: c.update(sequential={"enabled": True, "methods": ["rl"], "adaptive": ["amun"]}),
+            r"config key sequential\.adaptive: 'amun' is not in sequential\.methods",
+        ),
+        (
+            lambda c: c["model"].update(arch="vgg19_bn", block="standard"),
+            r"config key model\.block: .* no meaning for vgg19_bn; remove it",
         ),
     ],
 )
@@ -135,6 +165,12 @@ def test_bad_configs_rejected_with_one_clear_sentence(edit, match):
     with pytest.raises(UserError, match=match) as e:
         validate_config(cfg)
     assert "\n" not in str(e.value)
+
+
+def test_a_vgg_model_is_not_hashed_with_resnet_s_block_default():
+    cfg = tiny()
+    cfg["model"] = {"arch": "vgg19_bn", "width": 8}
+    assert validate_config(cfg)["model"] == {"arch": "vgg19_bn", "width": 8}
 
 
 def test_experiment_units():

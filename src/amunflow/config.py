@@ -89,9 +89,56 @@ def validate_config(config: dict, schema_path=None, check_data: bool = True) -> 
     Raises UserError with one sentence naming the offending key and the fix.
     """
     _check_finite(config)
+    model = config.get("model") if isinstance(config.get("model"), dict) else {}
+    if model.get("arch") == "vgg19_bn" and "block" in model:
+        raise UserError(
+            "config key model.block: it shapes resnet18's projection blocks and has no meaning for vgg19_bn; remove it."
+        )
     fill(config, load_schema(schema_path))
+    if config["model"]["arch"] != "resnet18":
+        del config["model"]["block"]  # so that the default does not enter what a vgg model is hashed by
     _check(config, check_data)
     return config
+
+
+def _check_something_to_do(config: dict) -> None:
+    """An enabled stage that would schedule no job, or a method that runs in no configured setting, is
+    refused: the workflow would otherwise finish green with the stage or the method silently absent."""
+    u = config["unlearn"]
+    if not u["methods"]:
+        raise UserError("config key unlearn.methods: it is empty, so there is nothing to compare; name a method.")
+    for inst in u["methods"]:
+        if not settings_of(u, inst):
+            supported = REGISTRY[method_of(u, inst)].settings
+            raise UserError(
+                f"config key unlearn.methods.{inst}: it runs only {_keys(supported, 'or')}, none of unlearn.settings "
+                f"{u['settings']}; add a setting it supports or remove it."
+            )
+    if config["tuning"]["enabled"] and not any(s["kind"] in DRAWN for s in config["forget_sets"]):
+        raise UserError(
+            "config key tuning.enabled: tuning draws its own forget set from a random or memorized entry of "
+            "forget_sets, and there is none (class-wise sets are not tuned); add one or set tuning.enabled: false."
+        )
+    seeds = config["tuning"]["model_seeds"]
+    extra = [m for m in seeds if m not in config["model_seeds"]]
+    if config["tuning"]["enabled"] and extra:
+        raise UserError(
+            f"config key tuning.model_seeds: {extra} is not in model_seeds {config['model_seeds']}, so an original "
+            "would be trained for tuning alone; tune on models the experiment evaluates."
+        )
+    ulira = config["evaluation"]["ulira"]
+    if ulira["enabled"] and not ulira["methods"]:
+        raise UserError("config key evaluation.ulira.methods: U-LiRA is enabled with nothing to audit; name a method.")
+    q = config["sequential"]
+    if q["enabled"] and not (q["methods"] or q["adaptive"]):
+        raise UserError("config key sequential.methods: sequential requests are enabled with no method; name one.")
+    if q["enabled"]:
+        alone = [m for m in q["adaptive"] if m not in q["methods"]]
+        if alone:
+            raise UserError(
+                f"config key sequential.adaptive: {alone[0]!r} is not in sequential.methods, so its adaptive run "
+                "would have no plain run to compare with; add it to sequential.methods too."
+            )
 
 
 def _check(config: dict, check_data: bool) -> None:
@@ -158,6 +205,7 @@ def _check(config: dict, check_data: bool) -> None:
     for i, spec in enumerate(config["forget_sets"]):
         if spec["kind"] in DRAWN:
             _named(check_size, i, spec["size"])  # its form; the count needs the data (below)
+    _check_something_to_do(config)
     if check_data:
         _check_against_data(config)
 
