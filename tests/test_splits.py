@@ -88,6 +88,21 @@ def test_classwise_split_by_name_and_index():
         make_split({"kind": "classes", "classes": [0, 1, 2]}, 0, labels, names)
 
 
+def test_digit_named_class_folders_are_matched_by_name_and_an_ambiguous_value_refused():
+    # an ImageFolder of folders 0..11 lists its classes in sorted order: 0, 1, 10, 11, 2, ..., 9
+    names = sorted(str(i) for i in range(12))
+    assert names[2] == "10" and names[10] == "8"
+    assert resolve_classes(["1"], names) == [1]  # folder 1 is class 1: no doubt
+    assert resolve_classes([10], names) == [10]  # an unquoted number is an index
+    with pytest.raises(UserError, match=r"'10' is the name of class 2 and the index of class '8'; write 2"):
+        resolve_classes(["10"], names)  # folder 10 by name, or folder 8 by index: refused, not guessed
+    assert resolve_classes(["3"], ["a", "b", "c", "d"]) == [3]  # no class named "3": an index, as before
+    labels = np.array([names.index("11"), 0, names.index("11")])
+    split = make_split({"kind": "classes", "classes": [names.index("11")]}, 0, labels, names)
+    np.testing.assert_array_equal(split.forget, [0, 2])
+    assert split.attrs["class_names"] == ["11"]
+
+
 def test_memorized_split_draws_within_the_quantile_band():
     from amunflow.splits import quantile_pool
 

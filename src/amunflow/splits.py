@@ -51,15 +51,25 @@ def random_forget(n: int, k: int, seed: int) -> np.ndarray:
 
 
 def resolve_classes(classes, class_names: list[str]) -> list[int]:
+    """Class indices of ``classes``: an integer is an index; a string is a class name first (an
+    ImageFolder's folders may be named by digits), else a digit string is an index. A string that
+    names one class and, read as an index, another is refused rather than guessed."""
     out = []
     for c in classes:
-        if isinstance(c, str) and not c.isdigit():
-            if c not in class_names:
+        if isinstance(c, str) and c in class_names:
+            i = class_names.index(c)
+            if c.isdigit() and int(c) != i and int(c) < len(class_names):
                 raise UserError(
-                    f"config key forget_sets[].classes: no class named {c!r}; the dataset's classes are "
-                    f"{', '.join(class_names)}."
+                    f"config key forget_sets[].classes: {c!r} is the name of class {i} and the index of class "
+                    f"{class_names[int(c)]!r}; write {i} (unquoted) for the class named {c!r}, or {c} unquoted for "
+                    "the index."
                 )
-            out.append(class_names.index(c))
+            out.append(i)
+        elif isinstance(c, str) and not c.isdigit():
+            raise UserError(
+                f"config key forget_sets[].classes: no class named {c!r}; the dataset's classes are "
+                f"{', '.join(class_names)}."
+            )
         else:
             i = int(c)
             if not 0 <= i < len(class_names):
