@@ -182,6 +182,42 @@ def test_unreadable_images_and_archives_are_named(tmp_path):
         load_source({"name": "imagefolder", "root": str(only)})
 
 
+def test_class_folders_and_test_subset_are_checked_before_any_job(tmp_path):
+    good = {f"{s}/{c}/{i}.jpg": _jpeg((40 * i, 9, 9)) for s in ("train", "test") for c in ("a", "b") for i in range(3)}
+
+    def zipped(name, files, dirs=()):
+        z = tmp_path / name
+        with zipfile.ZipFile(z, "w") as zf:
+            for d in dirs:
+                zf.writestr(d, b"")  # a directory entry
+            for rel, data in files.items():
+                zf.writestr(rel, data)
+        return z
+
+    for form in ("folder", "zip"):
+        extra = dict(good, **{"test/c/0.jpg": _jpeg((1, 2, 3))})
+        root = _tree(tmp_path / f"extra-{form}", extra) if form == "folder" else zipped("extra.zip", extra)
+        with pytest.raises(UserError, match=rf"{re.escape(str(root))} has a class folder 'c' in test/ only"):
+            describe_source({"name": "imagefolder", "root": str(root)})
+        if form == "zip":  # the loader, too, names the zip, not the folder it was extracted to
+            with pytest.raises(UserError, match=rf"train/ and test/ under {re.escape(str(root))} have different"):
+                load_source({"name": "imagefolder", "root": str(root)})
+    empty = zipped("empty.zip", dict(good, **{"test/c/0.jpg": _jpeg((1, 2, 3))}), dirs=["train/c/"])
+    with pytest.raises(UserError, match=rf"{re.escape(str(empty))} has an empty class folder train/c/"):
+        describe_source({"name": "imagefolder", "root": str(empty)})
+    folder = _tree(tmp_path / "empty-folder", dict(good, **{"test/c/0.jpg": _jpeg((1, 2, 3))}))
+    (folder / "train" / "c").mkdir()
+    with pytest.raises(UserError, match=r"has an empty class folder train/c/"):
+        describe_source({"name": "imagefolder", "root": str(folder)})
+    ok = zipped("ok.zip", good)
+    assert describe_source({"name": "imagefolder", "root": str(ok), "test_subset": 6}) == (6, ["a", "b"])
+    with pytest.raises(UserError, match=r"dataset\.test_subset: 7 is more than the 6 test images"):
+        describe_source({"name": "imagefolder", "root": str(ok), "test_subset": 7})
+    syn = {"name": "synthetic", "synthetic": {"n_train": 64, "n_test": 32}, "test_subset": 33}
+    with pytest.raises(UserError, match=r"dataset\.test_subset: 33 is more than the 32 test images"):
+        describe_source(syn)
+
+
 def test_the_pre_check_counts_images_only(tmp_path):
     files = {f"{s}/{c}/{i}.jpg": _jpeg((9, 9, 9)) for s in ("train", "test") for c in ("a", "b") for i in range(2)}
     files.update({"train/a/notes.txt": b"x", "train/b/.DS_Store": b"x", "train/a/Thumbs.db": b"x"})

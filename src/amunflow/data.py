@@ -164,7 +164,7 @@ def _read_imagefolder(base: Path, progress_file=None, tmp=None, archive=None) ->
     tr, te = ImageFolder(str(base / "train")), ImageFolder(str(base / "test"))
     if tr.classes != te.classes:
         raise UserError(
-            f"config key dataset.root: train/ and test/ under {base} have different class folders "
+            f"config key dataset.root: train/ and test/ under {archive or base} have different class folders "
             f"({tr.classes} vs {te.classes}); give both the same classes."
         )
 
@@ -363,18 +363,19 @@ def _cached_hash(root: Path, files: list[Path]) -> str:
 
 
 def describe_source(cfg: dict) -> tuple[int | None, list[str] | None]:
-    """(number of training images after subsetting, class names) without decoding any image.
+    """(number of training images after subsetting, class names) without decoding any image; a
+    ``subset`` or ``test_subset`` larger than the source is refused here.
 
     Either may be None when it cannot be known cheaply (a CIFAR root that will be downloaded).
     """
     cfg = section("dataset", cfg)
     name = cfg["name"]
-    n, classes = None, None
+    n, n_test, classes = None, None, None
     if name == "synthetic":
         s = cfg["synthetic"]
-        n, classes = s["n_train"], [f"class{i}" for i in range(s["num_classes"])]
+        n, n_test, classes = s["n_train"], s["n_test"], [f"class{i}" for i in range(s["num_classes"])]
     elif name in ("cifar10", "cifar100"):
-        n = 50000
+        n, n_test = 50000, 10000
         folder = Path(cfg["root"]) / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
         meta = folder / ("batches.meta" if name == "cifar10" else "meta")
         if meta.exists():
@@ -387,13 +388,14 @@ def describe_source(cfg: dict) -> tuple[int | None, list[str] | None]:
                 "set dataset.download: true on a machine with internet, or point dataset.root at the extracted dataset."
             )
     elif name == "imagefolder":
-        n, classes = _count_imagefolder(Path(cfg["root"]))
-    if n is not None and cfg["subset"]:
-        if cfg["subset"] > n:
+        n, n_test, classes = _count_imagefolder(Path(cfg["root"]))
+    for key, total, what in (("subset", n, "training"), ("test_subset", n_test, "test")):
+        if total is not None and cfg[key] and cfg[key] > total:
             raise UserError(
-                f"config key dataset.subset: {cfg['subset']} is more than the {n} training images of the dataset; "
-                f"choose at most {n}, or null for all of them."
+                f"config key dataset.{key}: {cfg[key]} is more than the {total} {what} images of the dataset; "
+                f"choose at most {total}, or null for all of them."
             )
+    if n is not None and cfg["subset"]:
         n = cfg["subset"]
     return n, classes
 
@@ -423,15 +425,18 @@ def _is_image(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def _count_imagefolder(path: Path) -> tuple[int, list[str]]:
-    """(training images, classes) of an ImageFolder tree or zip, counting image files only."""
+def _count_imagefolder(path: Path) -> tuple[int, int, list[str]]:
+    """(training images, test images, classes) of an ImageFolder tree or zip, counting image files
+    only; class folders that differ between train/ and test/, or hold no image, are refused here
+    (naming the folder or zip), before any job starts."""
     path = _imagefolder_root(path)
     if path.is_file():
         try:
             with zipfile.ZipFile(path) as zf:
-                names = [n for n in zf.namelist() if not n.endswith("/")]
+                entries = zf.namelist()
         except zipfile.BadZipFile as e:
             raise UserError(f"config key dataset.root: the zip archive {path} is damaged ({e}); copy it again.") from e
+        names = [n for n in entries if not n.endswith("/")]
         parts = [n.split("/") for n in names if _is_image(n)]
         # train/<class>/<file> and test/<class>/<file>, possibly under one top-level folder
         offset = next(
@@ -443,9 +448,37 @@ def _count_imagefolder(path: Path) -> tuple[int, list[str]]:
                 f"config key dataset.root: {path} holds no train/<class>/ and test/<class>/ folders of images; "
                 "lay the zip out as train/<class>/*.jpg and test/<class>/*.jpg."
             )
-        train = [p for p in parts if len(p) == offset + 3 and p[offset] == "train"]
-        return len(train), sorted({p[offset + 1] for p in train})
-    base = _find_split_root(path, path)
-    classes = sorted(d.name for d in (base / "train").iterdir() if d.is_dir())
-    n = sum(1 for c in classes for f in (base / "train" / c).iterdir() if f.is_file() and _is_image(f.name))
-    return n, classes
+        top = parts[0][:offset]
+        folders = {
+            s: {p[offset + 1] for p in (e.split("/") for e in entries) if p[:offset] == top and len(p) > offset + 2
+                and p[offset] == s}
+            for s in ("train", "test")
+        }  # fmt: skip
+        images = {s: [p for p in parts if len(p) == offset + 3 and p[offset] == s] for s in ("train", "test")}
+    else:
+        base = _find_split_root(path, path)
+        folders = {s: {d.name for d in (base / s).iterdir() if d.is_dir()} for s in ("train", "test")}
+        images = {
+            s: [
+                (s, c, f.name)
+                for c in folders[s]
+                for f in (base / s / c).iterdir()
+                if f.is_file() and _is_image(f.name)
+            ]
+            for s in ("train", "test")
+        }
+    if folders["train"] != folders["test"]:
+        odd = sorted(folders["train"] ^ folders["test"])[0]
+        where = "test" if odd in folders["test"] else "train"
+        raise UserError(
+            f"config key dataset.root: {path} has a class folder {odd!r} in {where}/ only; give train/ and test/ the "
+            "same class folders."
+        )
+    for s in ("train", "test"):
+        empty = sorted(folders[s] - {p[-2] for p in images[s]})
+        if empty:
+            raise UserError(
+                f"config key dataset.root: {path} has an empty class folder {s}/{empty[0]}/ (no image files); "
+                "add its images or remove the folder."
+            )
+    return len(images["train"]), len(images["test"]), sorted(folders["train"])
