@@ -7,6 +7,7 @@ import os
 from snakemake.exceptions import WorkflowError
 
 from amunflow import UserError
+from amunflow.cards import check_lock_dir
 from amunflow.codehash import code_version
 from amunflow.config import SPEED_KEYS, Experiment, load_config_file, validate_config
 from amunflow.data import describe_source, source_fingerprint
@@ -19,6 +20,8 @@ try:
     for path in workflow.configfiles:
         load_config_file(path)
     validate_config(config)
+    if config["device"] != "cpu":
+        check_lock_dir(config["resources"]["gpu_locks"])
 except UserError as e:
     raise WorkflowError(str(e)) from None
 

@@ -105,3 +105,23 @@ def test_concurrent_snakemake_jobs_hold_different_cards(tmp_path, monkeypatch):
         assert a[2] != b[2], (a, b)
     side = (work / "results" / "models" / "original" / "seed1.json").read_text()
     assert '"card":' in side
+
+
+def test_an_unusable_lock_folder_is_refused_before_any_job(tmp_path):
+    from amunflow import UserError
+    from amunflow.cards import check_lock_dir
+
+    check_lock_dir(tmp_path / "locks" / "nested")  # created
+    assert (tmp_path / "locks" / "nested").is_dir() and not list((tmp_path / "locks" / "nested").iterdir())
+    (tmp_path / "a-file").write_text("x")
+    bad = tmp_path / "a-file" / "locks"  # unwritable whoever runs it (root ignores permission bits)
+    with pytest.raises(UserError, match=r"resources\.gpu_locks: .*a-file/locks' cannot be used"):
+        check_lock_dir(bad)
+    cfg = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+    cfg["device"] = "auto"
+    cfg["resources"]["gpu_locks"] = str(bad)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = snakemake(tmp_path / "run", "-n", "--configfile", str(path), check=False)
+    assert out.returncode != 0 and "resources.gpu_locks" in out.stdout + out.stderr
+    assert not (tmp_path / "run" / "results").exists()

@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,22 @@ class Claim:
 
     def release(self) -> None:
         self.handle.close()
+
+
+def check_lock_dir(lock_dir) -> None:
+    """Refuse, before any job starts, a lock folder (``resources.gpu_locks``) that cannot be created
+    or written: every GPU job would otherwise fail on it after the CPU stages ran."""
+    from . import UserError
+
+    try:
+        Path(lock_dir).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=lock_dir, prefix=".probe-"):
+            pass
+    except OSError as e:
+        raise UserError(
+            f"config key resources.gpu_locks: {str(lock_dir)!r} cannot be used for the GPU jobs' card locks "
+            f"({e.strerror or e}); point it at a folder this user can write."
+        ) from None
 
 
 def machine_cards() -> list[int]:
