@@ -74,3 +74,6 @@ rule all:
         sequential_targets(),
         tuning_targets(),
         ulira_targets_all(),
+
+
+check_report_ready(rules.all.input)

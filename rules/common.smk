@@ -3,6 +3,8 @@
 
 import json
 import os
+import sys
+from collections import Counter
 
 from snakemake.exceptions import WorkflowError
 

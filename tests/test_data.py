@@ -209,6 +209,11 @@ def test_class_folders_and_test_subset_are_checked_before_any_job(tmp_path):
     (folder / "train" / "c").mkdir()
     with pytest.raises(UserError, match=r"has an empty class folder train/c/"):
         describe_source({"name": "imagefolder", "root": str(folder)})
+    bare = tmp_path / "bare"
+    for split in ("train", "test"):
+        (bare / split).mkdir(parents=True)
+    with pytest.raises(UserError, match=rf"{re.escape(str(bare))} has no training images"):
+        describe_source({"name": "imagefolder", "root": str(bare)})
     ok = zipped("ok.zip", good)
     assert describe_source({"name": "imagefolder", "root": str(ok), "test_subset": 6}) == (6, ["a", "b"])
     with pytest.raises(UserError, match=r"dataset\.test_subset: 7 is more than the 6 test images"):

@@ -380,6 +380,54 @@ def test_tiny_a_swapped_split_is_refused_before_it_is_used(tiny):
         os.replace(keep, split)
 
 
+def test_tiny_a_damaged_checkpoint_or_metrics_file_is_refused_not_reported(tiny):
+    """After the shared run: one byte flipped in an unlearned checkpoint, and one digit changed in a
+    metrics file, each with its modification time kept (a flaky disk, not an edit Snakemake sees). The
+    evaluation that reads the checkpoint, and the aggregation that reads the metrics, refuse them by
+    name; no table is written from them."""
+    where = Path("amun") / "with_retain" / "random0.1" / "split1" / "seed1"
+    ckpt, csv = tiny.res / "unlearn" / where / "run1.pt", tiny.res / "metrics" / where / "run1.csv"
+    kept = {p: (p.read_bytes(), p.stat()) for p in (ckpt, csv, csv.with_suffix(".npz"))}
+    tables = {p: p.read_bytes() for p in (tiny.res / "tables").glob("*.csv")}
+    kept.update({p: (p.read_bytes(), p.stat()) for p in (tiny.res / "tables").iterdir()})
+
+    def restore(files):
+        for p, (data, times) in files.items():
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+            os.utime(p, ns=(times.st_atime_ns, times.st_mtime_ns))
+
+    def damage(path, edit):
+        times = path.stat()
+        path.write_bytes(edit(path.read_bytes()))
+        os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
+
+    try:
+        damage(ckpt, lambda b: b[: len(b) // 2] + bytes([b[len(b) // 2] ^ 1]) + b[len(b) // 2 + 1 :])
+        again = snakemake(tiny.work, "--configfile", str(tiny.config))
+        assert "Nothing to be done" in again.stdout + again.stderr  # the damage is invisible to Snakemake
+        target = str(csv.relative_to(tiny.work))
+        proc = snakemake(tiny.work, "--configfile", str(tiny.config), "-f", target, check=False)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and f"checkpoint {ckpt.relative_to(tiny.work)} cannot be read" in out, out[-3000:]
+        assert "content hash" in out
+        restore(kept)  # the failed job's outputs (and their folder) were removed: put them back
+        row = csv.read_text().split("\n")[1].split(",")
+        ua = pd.read_csv(csv).columns.get_loc("unlearn_acc")
+        changed = ",".join(row[:ua] + [str(float(row[ua]) + 10)] + row[ua + 1 :])
+        damage(csv, lambda b: b.decode().replace(",".join(row), changed).encode())
+        assert pd.read_csv(csv)["unlearn_acc"][0] == float(row[ua]) + 10  # pandas would read it as it is
+        proc = snakemake(tiny.work, "--configfile", str(tiny.config), "--forcerun", "aggregate", check=False)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and f"metrics file {csv.relative_to(tiny.work)} cannot be used" in out, out[-3000:]
+        assert "does not match the checksum" in out
+        now = {p: p.read_bytes() for p in (tiny.res / "tables").glob("*.csv")}
+        assert tiny.res / "tables" / "aggregate.csv" not in now  # the failed aggregation's outputs are gone
+        assert all(tables[p] == data for p, data in now.items())  # and nothing was written from the damage
+    finally:
+        restore(kept)
+
+
 def test_snakemake_rejects_bad_config_before_running(tmp_path, tiny_config):
     cfg = yaml.safe_load(tiny_config.read_text())
     cfg["forget_sets"][0]["size"] = 1000

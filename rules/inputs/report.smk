@@ -65,3 +65,19 @@ def forget_fractions():
             size = spec["size"]
             out[f] = size if isinstance(size, float) else size / n
     return out
+
+
+def check_report_ready(targets):
+    """`snakemake --report` on an unfinished run would fail on the first missing plot after dozens of
+    warnings; say instead that the run is unfinished and what remains, by results folder.
+    """
+    if not any(a == "--report" or a.startswith("--report=") for a in sys.argv):
+        return
+    missing = [str(p) for p in targets if not os.path.exists(p)]
+    if missing:
+        where = Counter(p.removeprefix(f"{RES}/").split("/")[0] for p in missing)
+        remains = ", ".join(f"{folder}/ ({n})" for folder, n in where.most_common())
+        raise WorkflowError(
+            f"the run is unfinished: {len(missing)} of its {len(targets)} results are missing ({remains}); "
+            "finish it with the same command without --report (e.g. snakemake --cores 2), then make the report."
+        )

@@ -467,6 +467,11 @@ def _count_imagefolder(path: Path) -> tuple[int, int, list[str]]:
             ]
             for s in ("train", "test")
         }
+    if not images["train"] or not images["test"]:
+        raise UserError(
+            f"config key dataset.root: {path} has no {'training' if not images['train'] else 'test'} images "
+            "(image files under train/<class>/ and test/<class>/); lay the images out that way."
+        )
     if folders["train"] != folders["test"]:
         odd = sorted(folders["train"] ^ folders["test"])[0]
         where = "test" if odd in folders["test"] else "train"
