@@ -347,6 +347,8 @@ def test_config_files_load_with_duplicate_keys_refused(tmp_path):
         ("train: {lr: 0.1\n", r"line \d+, column \d+; fix the file\."),
         ("train:\n  lr: 0.1\n lr: 3\n", r"line 3, column 2; fix the file\."),
         ("- 1\n- 2\n", r"holds a list, not a mapping of config keys"),
+        ("split_seeds: !!python/tuple [1, 2]\n", r"could not determine a constructor for the tag .*python/tuple"),
+        ("split_seeds: !custom [1, 2]\n", r"could not determine a constructor for the tag '!custom'"),
     ],
 )
 def test_unreadable_config_files_are_named_in_one_sentence(tmp_path, text, match):

@@ -3,6 +3,7 @@ tests/configs/tiny.yaml (in file order: the last one changes the attack's scope 
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -426,6 +427,14 @@ def test_tiny_a_damaged_checkpoint_or_metrics_file_is_refused_not_reported(tiny)
         assert all(tables[p] == data for p, data in now.items())  # and nothing was written from the damage
     finally:
         restore(kept)
+
+
+def test_a_report_of_an_unfinished_run_says_what_remains(tmp_path, tiny_config):
+    proc = snakemake(tmp_path / "run", "--configfile", str(tiny_config), "--report", "r.html", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and not (tmp_path / "run" / "r.html").exists()
+    assert re.search(r"the run is unfinished: (\d+) of its \1 results are missing \(metrics/ \(\d+\), ", out), out
+    assert "MissingInputException" not in out
 
 
 def test_snakemake_rejects_bad_config_before_running(tmp_path, tiny_config):
