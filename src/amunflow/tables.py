@@ -49,7 +49,7 @@ def read_runs(paths) -> pd.DataFrame:
                 "delete it and rerun the workflow to recompute it."
             )
         _check_place(path, frame.iloc[0])
-        key = tuple(frame[IDENTITY + (["point"] if "point" in frame else [])].iloc[0])
+        key = tuple(frame[IDENTITY + [c for c in ("point", "request") if c in frame]].iloc[0])
         if key in seen:
             raise UserError(f"metrics files {seen[key]} and {path} hold the same run {key}; one is stale: delete it.")
         seen[key] = path
