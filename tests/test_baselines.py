@@ -15,7 +15,7 @@ from amunflow.methods.bad_teacher import incompetent_teacher, kl_mean
 from amunflow.methods.cfk import last_k
 from amunflow.methods.euk import reinitialize
 from amunflow.methods.scrub import distill_kl
-from amunflow.methods.unsir import error_maximizing_noise
+from amunflow.methods.unsir import channel_stats, error_maximizing_noise
 from amunflow.models import build_model
 from amunflow.unlearn import AccessError
 
@@ -201,21 +201,91 @@ def test_bad_teacher_pulls_forget_outputs_to_the_random_teacher(setup):  # noqa:
 
 
 def test_unsir_noise_raises_the_loss_of_its_labels(setup):  # noqa: F811
-    data, model, forget, _, _ = setup
+    data, model, forget, retain, _ = setup
     run = make_run(setup, "unsir", noise_steps=20)
     y = torch.as_tensor(data.train_y[forget]).long()
+    mean, std = channel_stats(torch.as_tensor(data.train_x[retain]))
     start = torch.randn((len(y), 3, 16, 16), generator=torch.Generator().manual_seed(run.seed + 7))
-    noise = error_maximizing_noise(run.model, y, (3, 16, 16), run)
+    z = error_maximizing_noise(run.model, y, start, mean, std, run.hp.extra, 32)
     with torch.no_grad():
-        ce = lambda x: float(F.cross_entropy(run.model.eval()(x), y))  # noqa: E731
-        assert ce(noise) > ce(start) + 0.5
+        ce = lambda z: float(F.cross_entropy(run.model.eval()(mean + std * z), y))  # noqa: E731
+        assert ce(z) > ce(start) + 0.5
     assert all(p.requires_grad for p in run.model.parameters())
-    assert run.stats["extra_grad_evals"] == 20 * len(y)
     full = make_run(setup, "unsir", noise_steps=5, lr=1e-3)
     REGISTRY["unsir"].run(full)
+    assert full.stats["extra_grad_evals"] == 5 * len(y)
     assert full.stats["sample_steps"] + full.stats["extra_grad_evals"] == REGISTRY["unsir"].cost(
         "with_retain", full.hp.__dict__ | full.hp.extra, len(forget), 200
     )
+
+
+def test_unsir_is_the_ssd_repository_s_loop_written_out(setup):  # noqa: F811
+    """forget_full_class_strategies.UNSIR with unlearn.UNSIR_noise_train, UNSIR_create_noisy_loader and
+    training_utils.fit_one_unlearning_cycle, written out on inputs small enough for one batch per phase
+    (order-free): the noise z ~ N(0, 1) in normalized space, the model in train mode while it is learned
+    (its BatchNorm statistics follow the noise), Adam(lr 0.1) on -CE + 0.1 mean ||z||^2; one impair
+    step, Adam(lr) on CE over the noise and the class-balanced D_R subset in train mode; one repair step
+    with a fresh Adam over the subset. D_R's Normalize constants come from numpy."""
+    data, _, forget, retain, _ = setup
+    lr, steps = 1e-3, 6
+    run = make_run(
+        setup, "unsir", epochs=1, lr=lr, noise_steps=steps, batch_size=256, repair_batch_size=256, weight_decay=0.0
+    )
+    ref = copy.deepcopy(run.model)
+    flat = data.train_x[retain].astype("float64") / 255
+    mean = torch.tensor(flat.mean(axis=(0, 2, 3)), dtype=torch.float32).view(1, 3, 1, 1)
+    std = torch.tensor(flat.std(axis=(0, 2, 3)), dtype=torch.float32).view(1, 3, 1, 1)
+    y_f = torch.as_tensor(data.train_y[forget]).long()
+    z = torch.randn((len(forget), 3, 16, 16), generator=torch.Generator().manual_seed(run.seed + 7))
+    z.requires_grad_(True)
+    opt = torch.optim.Adam([z], lr=0.1)
+    for _ in range(steps):  # UNSIR_noise_train: inputs = noise(); the model's mode is left as it is (train)
+        ref.train()
+        loss = -F.cross_entropy(ref(mean + std * z), y_f) + 0.1 * torch.mean(torch.sum(z**2, [1, 2, 3]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    noisy_x = torch.cat([(mean + std * z).detach(), images(data, retain)])
+    noisy_y = torch.cat([y_f, torch.as_tensor(data.train_y[retain]).long()])
+    for x, y in ((noisy_x, noisy_y), (images(data, retain), torch.as_tensor(data.train_y[retain]).long())):
+        opt = torch.optim.Adam(ref.parameters(), lr=lr)  # fit_one_unlearning_cycle: a fresh Adam per phase
+        ref.train()
+        loss = F.cross_entropy(ref(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    REGISTRY["unsir"].run(run)
+    for (n, a), b in zip(run.model.state_dict().items(), ref.state_dict().values(), strict=True):
+        if a.is_floating_point():  # Adam's first step divides each gradient entry by its own size, so
+            # an entry whose gradient is float noise moves by a part of lr either way: allow a few
+            d = (a - b).abs()
+            assert float(d.max()) <= 0.1 * lr and int((d > 1e-5 + 1e-4 * b.abs()).sum()) <= 1e-3 * d.numel(), n
+    moved = run.model.bn1.running_mean - copy.deepcopy(setup[1]).bn1.running_mean
+    assert moved.abs().max() > 1e-3  # the statistics followed the noise and the impair batch
+
+
+def test_unsir_takes_a_class_balanced_subset_and_learns_noise_in_batches(setup):  # noqa: F811
+    from amunflow.methods.unsir import per_class_subset
+    from amunflow.unlearn import Part
+
+    data, model, forget, retain, _ = setup
+    y = torch.as_tensor(data.train_y[retain]).long()
+    part = Part("retain", torch.as_tensor(data.train_x[retain]), y, False)
+    sub = per_class_subset(part, 7, torch.Generator().manual_seed(0))
+    assert torch.bincount(sub.y, minlength=4).tolist() == [7, 7, 7, 7]
+    rows = {tuple(r) for r in part.x.flatten(1).tolist()}
+    assert all(tuple(r) in rows for r in sub.x.flatten(1).tolist())  # samples of D_R, labels kept
+    # batches of 8 with summed gradients: each noise image sees only its own batch (eval-mode BN, so
+    # the batches are independent): the same as learning each batch alone
+    y_f = torch.as_tensor(data.train_y[forget]).long()[:16]
+    z0 = torch.randn((16, 3, 16, 16), generator=torch.Generator().manual_seed(1))
+    mean, std = torch.full((1, 3, 1, 1), 0.5), torch.full((1, 3, 1, 1), 0.25)
+    ex = {"noise_steps": 3, "noise_lr": 0.1, "noise_reg": 0.1, "noise_model_mode": "eval"}
+    net = copy.deepcopy(model)
+    both = error_maximizing_noise(net, y_f, z0, mean, std, ex, 8)
+    alone = torch.cat([error_maximizing_noise(net, y_f[i : i + 8], z0[i : i + 8], mean, std, ex, 8) for i in (0, 8)])
+    torch.testing.assert_close(both, alone)
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), model.state_dict().values(), strict=True))
 
 
 @pytest.mark.parametrize("method", ["cfk", "euk"])

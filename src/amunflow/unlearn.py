@@ -255,12 +255,20 @@ class Trainer:
             yield mix.gather(idx, self.gen, self.hp)
 
     def pass_over(
-        self, parts: list[Part], sign=1.0, shuffle=True, relabel: Callable | None = None, extra_loss=None, loss_fn=None
+        self,
+        parts: list[Part],
+        sign=1.0,
+        shuffle=True,
+        relabel: Callable | None = None,
+        extra_loss=None,
+        loss_fn=None,
+        batch_size: int | None = None,
     ):
-        """One pass of steps over the concatenation of ``parts``; returns the mean loss (a device tensor)."""
+        """One pass of steps over the concatenation of ``parts`` (in batches of ``batch_size``, default
+        the run's); returns the mean loss (a device tensor)."""
         total = torch.zeros((), device=self.run.device)
         n = 0
-        for x, y in self.batches(parts, shuffle):
+        for x, y in self.batches(parts, shuffle, batch_size):
             if relabel is not None:
                 y = relabel(x, y)
             total += self.step(x, y, sign, extra_loss, loss_fn) * len(y)

@@ -117,12 +117,23 @@ UNSIR = {
     "noise_steps": {"type": "integer", "minimum": 1, "default": 25, "description": "Adam steps of the noise"},
     "noise_lr": {"type": "number", "exclusiveMinimum": 0, "default": 0.1, "description": "learning rate of the noise"},
     "noise_reg": {"type": "number", "minimum": 0, "default": 0.1, "description": "weight of the noise's L2 energy"},
-    "impair_retain_share": {
-        "type": "number",
-        "minimum": 0,
-        "maximum": 1,
-        "default": 0.1,
-        "description": "share of D_R mixed with the noise in the impair phase",
+    "noise_model_mode": {
+        "type": "string",
+        "enum": ["train", "eval"],
+        "default": "train",
+        "description": "BatchNorm while the noise is learned: train (the reference's; statistics follow it) or eval",
+    },
+    "retain_per_class": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 500,
+        "description": "D_R images per class in the impair and repair phases (the reference's 500)",
+    },
+    "repair_batch_size": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 128,
+        "description": "batch of the repair phase (the reference's 128; the impair phase uses batch_size)",
     },
     **ADAM,
 }
