@@ -173,6 +173,20 @@ def test_a_vgg_model_is_not_hashed_with_resnet_s_block_default():
     assert validate_config(cfg)["model"] == {"arch": "vgg19_bn", "width": 8}
 
 
+def test_a_baseline_starts_from_its_reference_recipe_over_the_shared_one():
+    from amunflow.hyper import resolve_hyper
+
+    u = {"common": {"epochs": 10, "batch_size": 128, "lr": 0.05}, "methods": {"scrub": {}, "ft": {}, "x": None}}
+    u["methods"]["x"] = {"method": "unsir", "batch_size": 64, "with_retain": {"epochs": 3}}
+    _, scrub = resolve_hyper(u, "scrub", "with_retain")
+    assert (scrub["lr"], scrub["epochs"], scrub["batch_size"], scrub["lr_step"]) == (0.0005, 5, 32, 3)
+    assert scrub["momentum"] == 0.9 and scrub["msteps"] == 3  # the schema's and the registry's own defaults
+    _, ft = resolve_hyper(u, "ft", "with_retain")  # the paper's methods train the shared recipe
+    assert (ft["lr"], ft["epochs"], ft["batch_size"]) == (0.05, 10, 128)
+    _, x = resolve_hyper(u, "x", "with_retain")  # the instance's keys, then its setting's, win
+    assert (x["lr"], x["batch_size"], x["epochs"], x["weight_decay"]) == (0.0001, 64, 3, 0.0)
+
+
 def test_experiment_units():
     cfg = validate_config(tiny())
     exp = Experiment(cfg)

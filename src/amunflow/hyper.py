@@ -45,7 +45,9 @@ def pop_settings(entry: dict, method: str, where: str) -> dict:
 def resolve_hyper(unlearn_cfg: dict, instance: str, setting: str) -> tuple[str, dict]:
     """(registry method, hyperparameters) of a configured method instance in one access setting.
 
-    Precedence: the method's own defaults < unlearn.common < the instance's keys < its setting's keys.
+    Precedence: the method's own defaults < unlearn.common < the recipe of the method's reference code
+    (the registry's ``recipe``, for baselines whose code trains otherwise than the paper's recipe) <
+    the instance's keys < its setting's keys.
     Every key and value is checked against the schema (shared keys) or the registry (the method's
     own), with the config key named."""
     method = method_of(unlearn_cfg, instance)
@@ -54,6 +56,7 @@ def resolve_hyper(unlearn_cfg: dict, instance: str, setting: str) -> tuple[str, 
     per_setting = pop_settings(inst, method, f"unlearn.methods.{instance}")
     hp = dict(REGISTRY[method].extra)
     hp.update(section("unlearn.common", unlearn_cfg.get("common") or {}))
+    hp.update(REGISTRY[method].recipe)
     hp.update(inst)
     own = per_setting.get(setting) or {}
     hp.update(own)

@@ -180,15 +180,46 @@ REGISTRY: dict[str, Method] = {
     "l1_sparse": Method("l1_sparse", "l1-sparse: FT on D_R with an l1 penalty", settings=WITH_RETAIN, params=L1),
     "salun": Method("rl", "SalUn: RL with a saliency mask", needs_mask=True, params=MASK),
     "ngplus": Method(
-        "ngplus", "NG+: descent on D_R and ascent on D_F in one step", settings=WITH_RETAIN, params=NGPLUS
+        "ngplus",
+        "NG+: descent on D_R and ascent on D_F in one step",
+        settings=WITH_RETAIN,
+        params=NGPLUS,
+        recipe={"lr": 0.01, "lr_step": 10, "weight_decay": 0.0, "batch_size": 256},  # Deep Unlearn's
     ),
-    "scrub": Method("scrub", "SCRUB: max-min distillation from the original", settings=WITH_RETAIN, params=SCRUB),
+    "scrub": Method(
+        "scrub",
+        "SCRUB: max-min distillation from the original",
+        settings=WITH_RETAIN,
+        params=SCRUB,
+        recipe={"lr": 0.0005, "lr_step": 3, "epochs": 5, "batch_size": 32},  # its MIA notebook's
+    ),
     "ssd": Method("ssd", "SSD: dampen parameters important to D_F (no training)", settings=WITH_RETAIN, params=SSD),
-    "bad_teacher": Method("bad_teacher", "Bad Teacher: distill D_F from a random network", params=BAD_TEACHER),
-    "unsir": Method("unsir", "UNSIR: error-maximizing noise, impair, repair", settings=WITH_RETAIN, params=UNSIR),
-    "cfk": Method("cfk", "CF-k: fine-tune the last k stages on D_R", settings=WITH_RETAIN, params=LAST_K),
+    "bad_teacher": Method(
+        "bad_teacher",
+        "Bad Teacher: distill D_F from a random network",
+        params=BAD_TEACHER,
+        recipe={"lr": 0.0001, "epochs": 1, "batch_size": 256, "weight_decay": 0.0},  # its unlearn.py's
+    ),
+    "unsir": Method(
+        "unsir",
+        "UNSIR: error-maximizing noise, impair, repair",
+        settings=WITH_RETAIN,
+        params=UNSIR,
+        recipe={"lr": 0.0001, "epochs": 1, "batch_size": 32, "weight_decay": 0.0},  # the SSD repository's
+    ),
+    "cfk": Method(
+        "cfk",
+        "CF-k: fine-tune the last k stages on D_R",
+        settings=WITH_RETAIN,
+        params=LAST_K,
+        recipe={"lr": 0.01, "momentum": 0.0, "weight_decay": 0.0, "batch_size": 256},  # Deep Unlearn's
+    ),
     "euk": Method(
-        "euk", "EU-k: re-initialise and retrain the last k stages on D_R", settings=WITH_RETAIN, params=LAST_K
+        "euk",
+        "EU-k: re-initialise and retrain the last k stages on D_R",
+        settings=WITH_RETAIN,
+        params=LAST_K,
+        recipe={"lr": 0.01, "momentum": 0.0, "weight_decay": 0.0, "batch_size": 256},  # Deep Unlearn's
     ),
 }
 

@@ -29,6 +29,9 @@ class Method:
     needs_adv: bool = False  # reads D_A
     needs_mask: bool = False  # reads a SalUn saliency mask (hyperparameter mask_ratio)
     params: dict = field(default_factory=dict)  # method-specific hyperparameters: name -> JSON-schema property
+    # the reference code's values of shared recipe keys (lr, epochs, batch_size, momentum, ...): they
+    # take precedence over unlearn.common, and an instance's own keys over them
+    recipe: dict = field(default_factory=dict)
 
     @property
     def extra(self) -> dict:
