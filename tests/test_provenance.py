@@ -1,6 +1,7 @@
 """Artifacts carry their identity (split, kind, lineage, code) and every consumer checks it: a
 swapped or stale file is refused with a sentence naming what was found and what was expected."""
 
+import json
 import os
 import stat
 
@@ -11,7 +12,7 @@ import pytest
 from amunflow import UserError
 from amunflow.data import save_bundle, synthetic
 from amunflow.gaps import add_gaps
-from amunflow.io import atomic_path
+from amunflow.io import atomic_path, file_hash
 from amunflow.jobs.data import split_job
 from amunflow.jobs.evaluate import evaluate_job
 from amunflow.jobs.inputs import open_bundle, open_split
@@ -154,7 +155,11 @@ def test_reference_logits_are_checked_with_their_path(art):
     np.save(art / "keep3.npy", np.ones((3, 5), bool))
     with pytest.raises(UserError, match=r"keep matrix .*keep3\.npy has shape \(3, 5\)"):
         evaluate(art, art / "orig.pt", art / "retrain1.pt", {"kind": "original"}, "refs", refs, keep=art / "keep3.npy")
-    np.save(art / "ref0.logits.npy", np.zeros((5, 4), dtype=np.float32))
+    np.save(art / "ref0.logits.npy", np.zeros((5, 4), dtype=np.float32))  # replaced after it was written
+    with pytest.raises(UserError, match=r"reference logits .*ref0\.logits\.npy .*cannot be read .*content hash"):
+        evaluate(art, art / "orig.pt", art / "retrain1.pt", {"kind": "original"}, "refs", [art / "ref0.logits.npy"])
+    side = json.loads((art / "ref0.json").read_text())  # as if code had written the wrong shape itself
+    (art / "ref0.json").write_text(json.dumps(dict(side, logits_sha256=file_hash(art / "ref0.logits.npy"))))
     with pytest.raises(UserError, match=r"reference logits .*ref0\.logits\.npy have shape \(5, 4\)"):
         evaluate(art, art / "orig.pt", art / "retrain1.pt", {"kind": "original"}, "refs", [art / "ref0.logits.npy"])
     (art / "ref0.logits.npy").write_bytes(b"not numpy")
