@@ -107,6 +107,46 @@ def test_scrub_max_steps_raise_the_kl_to_the_teacher_on_forget(setup):  # noqa: 
     assert run.stats["sample_steps"] == REGISTRY["scrub"].cost("with_retain", run.hp.__dict__ | run.hp.extra, 40, 200)
 
 
+def test_scrub_five_epochs_are_the_notebook_s_written_out_loop(setup):  # noqa: F811
+    """MIA_experiments.ipynb with loops.train_distill and DistillKL, written out on batches that hold the
+    whole of D_F and D_R (order-free): one SGD optimizer (momentum 0.9, weight decay 5e-4) shared by the
+    max and min steps, sgda_adjust_learning_rate with lr_decay_epochs [3, 5, 9] over epochs 1..5, max
+    steps in the first msteps epochs (-KL), then min steps (gamma CE + alpha KL), student in train mode,
+    teacher in eval mode, KL(p_t || p_s) summed over classes and the batch, x T^2 / batch."""
+    data, model, forget, retain, _ = setup
+    lr, T, alpha, gamma, msteps, epochs = 0.01, 4.0, 0.5, 1.0, 3, 5
+    run = make_run(
+        setup, "scrub", epochs=epochs, lr=lr, lr_step=3, momentum=0.9, weight_decay=5e-4, batch_size=256,
+        forget_batch_size=64, kd_T=T, alpha=alpha, gamma=gamma, msteps=msteps,
+    )  # fmt: skip
+    student, teacher = copy.deepcopy(run.model), copy.deepcopy(run.model).eval()
+    opt = torch.optim.SGD(student.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    x_f, x_r = images(data, forget), images(data, retain)
+    y_r = torch.as_tensor(data.train_y[retain]).long()
+
+    def kl(y_s, y_t):
+        return F.kl_div(F.log_softmax(y_s / T, dim=1), F.softmax(y_t / T, dim=1), reduction="sum") * T**2 / len(y_s)
+
+    for epoch in range(1, epochs + 1):
+        for g in opt.param_groups:
+            g["lr"] = lr * 0.1 ** sum(epoch > m for m in (3, 5, 9))
+        phases = ([("maximize", x_f, None)] if epoch <= msteps else []) + [("minimize", x_r, y_r)]
+        for split, x, y in phases:
+            student.train()
+            logit_s = student(x)
+            with torch.no_grad():
+                logit_t = teacher(x)
+            loss = gamma * F.cross_entropy(logit_s, y) + alpha * kl(logit_s, logit_t) if y is not None else 0
+            loss = -kl(logit_s, logit_t) if split == "maximize" else loss
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    REGISTRY["scrub"].run(run)
+    for (n, a), b in zip(run.model.state_dict().items(), student.state_dict().values(), strict=True):
+        if a.is_floating_point():
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=n)
+
+
 def test_scrub_min_steps_keep_the_student_near_the_teacher_on_retain(setup):  # noqa: F811
     data, model, forget, retain, _ = setup
     run = make_run(setup, "scrub", epochs=3, msteps=1, lr=0.01, batch_size=32, forget_batch_size=16)
