@@ -240,6 +240,37 @@ def test_bad_teacher_pulls_forget_outputs_to_the_random_teacher(setup):  # noqa:
     assert run.stats["seen"] == {"forget": 4 * len(forget), "retain": 4 * n_retain_seen}
 
 
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")  # the reference's reduction
+def test_bad_teacher_is_the_authors_written_out_loop(setup):  # noqa: F811
+    """unlearn.py's UnlearnerLoss and unlearning_step, written out on one batch of D_F and all of D_R
+    (retain_share 1: order-free): the target is the incompetent teacher's softmax(./T) for D_F samples
+    (label 1) and the original's for D_R (label 0), F.kl_div(log_softmax(student/T), target) with its
+    default mean reduction (no T^2), student in train mode, Adam."""
+    data, model, forget, retain, _ = setup
+    lr, T = 1e-3, 2.0
+    run = make_run(setup, "bad_teacher", epochs=1, lr=lr, kd_T=T, retain_share=1.0, batch_size=256, weight_decay=0.0)
+    student = copy.deepcopy(run.model)
+    full_teacher = copy.deepcopy(run.model).eval()
+    unlearn_teacher = incompetent_teacher(run.model, run.seed + 104729)
+    x = torch.cat([images(data, forget), images(data, retain)])
+    labels = torch.cat([torch.ones(len(forget)), torch.zeros(len(retain))]).unsqueeze(1)
+    with torch.no_grad():
+        f_out = F.softmax(full_teacher(x) / T, dim=1)
+        u_out = F.softmax(unlearn_teacher(x) / T, dim=1)
+    overall = labels * u_out + (1 - labels) * f_out
+    opt = torch.optim.Adam(student.parameters(), lr=lr)
+    student.train()
+    loss = F.kl_div(F.log_softmax(student(x) / T, dim=1), overall)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    REGISTRY["bad_teacher"].run(run)
+    for (n, a), b in zip(run.model.state_dict().items(), student.state_dict().values(), strict=True):
+        if a.is_floating_point():  # Adam's first step: entries whose gradient is float noise may differ a little
+            d = (a - b).abs()
+            assert float(d.max()) <= 0.1 * lr and int((d > 1e-5 + 1e-4 * b.abs()).sum()) <= 1e-3 * d.numel(), n
+
+
 def test_unsir_noise_raises_the_loss_of_its_labels(setup):  # noqa: F811
     data, model, forget, retain, _ = setup
     run = make_run(setup, "unsir", noise_steps=20)
