@@ -493,20 +493,20 @@ def direct_ulira(unl, unlearned, ret, fixed):
     for s in range(s_count):
         others = [t for t in range(s_count) if t != s]
         cols = [x for x in range(n) if unlearned[s, x] and any(unlearned[t, x] for t in others)]
-        fits, ss, dof = {}, 0.0, 0
+        fits, ss_u, dof_u, ss_r, dof_r = {}, 0.0, 0, 0.0, 0
         for x in cols:
             u = np.array([unl[t, x] for t in others if unlearned[t, x]])
             r = np.array([ret[t, x] for t in others])
             fits[x] = (u.mean(), u.std(), r.mean(), r.std())
-            ss += ((u - u.mean()) ** 2).sum() + ((r - r.mean()) ** 2).sum()
-            dof += len(u) - 1 + len(r) - 1
+            ss_u, dof_u = ss_u + ((u - u.mean()) ** 2).sum(), dof_u + len(u) - 1
+            ss_r, dof_r = ss_r + ((r - r.mean()) ** 2).sum(), dof_r + len(r) - 1
+        both = np.sqrt((ss_u + ss_r) / (dof_u + dof_r))
         for x in cols:
             mu_u, sd_u, mu_r, sd_r = fits[x]
-            pooled = np.sqrt(ss / dof)
-            if fixed or (unlearned[others, x].sum() < 2):
-                sd_u = pooled
+            if fixed or (unlearned[others, x].sum() < 2):  # each group's variance pooled over examples
+                sd_u = np.sqrt(ss_u / dof_u) if dof_u else both
             if fixed:
-                sd_r = pooled
+                sd_r = np.sqrt(ss_r / dof_r) if dof_r else both
             for value, hits, want_unlearned in ((unl[s, x], hits_u, True), (ret[s, x], hits_r, False)):
                 lr = logpdf(value, mu_u, sd_u) - logpdf(value, mu_r, sd_r)
                 hits.append((lr > 0) == want_unlearned)
@@ -544,6 +544,10 @@ def test_ulira_reads_chance_for_exact_unlearning_and_far_above_for_none():
     # the target's own pair, fitted to every shadow
     t = ulira_accuracy(none, unlearned, ret, none[0], ret[0])
     assert t["ulira_target_acc"] > 95
+    # unlearning that changes the signal's spread, not its mean: each group's own variance sees it (one
+    # variance pooled over both groups would make the test "which mean is closer", about 55 here)
+    spread = base + rs.normal(0, 3, (shadows, n))
+    assert ulira_accuracy(spread, unlearned, ret)["ulira_acc"] > 65
     # four shadows, one unlearned model left per example: its Gaussian borrows the pooled variance
     four = keep_matrix(4, n, seed=0)
     assert ulira_accuracy(none[:4], four, ret[:4], fix_variance=False)["ulira_acc"] > 90

@@ -259,14 +259,20 @@ def ulira_scores(
     """U-LiRA's per-example log likelihood ratio (Hayes et al. 2024): log N(phi; unlearned) - log N(phi;
     retrained), the Gaussians fitted per example to the shadow models that unlearned it (``unl_phi``
     where ``unl_mask``, shape (S, n)) and to the shadow retrains, none of which saw it (``ret_phi``).
-    With ``fix_variance`` both use one pooled within-example variance (each example's squared residuals
-    about its own means, over the models beyond the first of each mean); else each its own where two or
-    more models give one, the pooled one where not. Positive:
-    ``phi`` looks like an unlearned model's. NaN for an example no shadow unlearned."""
+    With ``fix_variance`` each group uses one variance pooled over its examples (each example's squared
+    residuals about its own mean, over the models beyond the first): the unlearned group its own, the
+    retrained group its own, as LiRA's ``fix_variance`` (tensorflow/privacy mi_lira_2021/plot.py:
+    ``np.std(dat_in)``, ``np.std(dat_out)``), so that unlearning which changes the signal's spread
+    but not its mean is seen (a group with one model per example borrows the variance pooled over
+    both). Else each example's own where two or more models give one, the group's
+    pooled one where not. Positive: ``phi`` looks like an unlearned model's. NaN for an example no
+    shadow unlearned."""
     mu_u, ss_u, n_u = ulira_fit(unl_phi, unl_mask)
     mu_r, ss_r, n_r = ulira_fit(ret_phi, np.ones(ret_phi.shape, bool))
-    dof = (np.maximum(n_u - 1, 0) + np.maximum(n_r - 1, 0)).sum()
-    sd_u = sd_r = np.sqrt((ss_u.sum() + ss_r.sum()) / max(dof, 1))
+    dof_u, dof_r = np.maximum(n_u - 1, 0).sum(), np.maximum(n_r - 1, 0).sum()
+    both = np.sqrt((ss_u.sum() + ss_r.sum()) / max(dof_u + dof_r, 1))  # for a group with no spread to pool
+    sd_u = np.sqrt(ss_u.sum() / dof_u) if dof_u else both
+    sd_r = np.sqrt(ss_r.sum() / dof_r) if dof_r else both
     if not fix_variance:  # each example's own, where two or more models give one (else the pooled one)
         with np.errstate(invalid="ignore", divide="ignore"):
             sd_u = np.where(n_u >= 2, np.sqrt(ss_u / n_u), sd_u)
