@@ -409,6 +409,38 @@ def test_cfk_ten_epochs_are_deep_unlearns_written_out_loop(setup):  # noqa: F811
         torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-4, atol=1e-5, msg=n)
 
 
+def test_euk_five_epochs_are_deep_unlearns_written_out_loop(setup):  # noqa: F811
+    """exact_unlearning_k.py written out: the last stage and the classifier re-initialised (init_weights),
+    then CF-k's loop on them over D_R (one batch; the augmentation switched off so the order-free loop
+    can be written out): plain SGD, BN on running statistics, CE + prox / 2 ||theta - theta_reinit||^2,
+    lr x0.1 after epochs int(.5E), int(.8E), int(.9E) (5 epochs: 3 at lr, 2 at lr/10)."""
+    data, _, _, retain, _ = setup
+    lr, prox, epochs = 0.05, 0.1, 5
+    run = make_run(
+        setup, "euk", epochs=epochs, lr=lr, momentum=0.0, weight_decay=0.0, k=1, prox=prox, batch_size=256,
+        crop_padding=0, flip=False,
+    )  # fmt: skip
+    ref = copy.deepcopy(run.model)
+    reinitialize([ref.layer4, ref.linear], seed=run.seed + 31)
+    trained = [p for m in (ref.layer4, ref.linear) for p in m.parameters()]
+    anchor = [p.detach().clone() for p in trained]
+    opt = torch.optim.SGD(trained, lr=lr, momentum=0.0, weight_decay=0.0)
+    x, y = images(data, retain), torch.as_tensor(data.train_y[retain]).long()
+    for epoch in range(epochs):
+        for g in opt.param_groups:
+            g["lr"] = lr * 0.1 ** sum(epoch > m for m in (int(0.5 * epochs), int(0.8 * epochs), int(0.9 * epochs)))
+        ref.eval()
+        pull = sum(((p - a) ** 2).sum() for p, a in zip(trained, anchor, strict=True))
+        loss = F.cross_entropy(ref(x), y) + prox / 2 * pull
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    REGISTRY["euk"].run(run)
+    for (n, a), b in zip(run.model.state_dict().items(), ref.state_dict().values(), strict=True):
+        if a.is_floating_point():
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=n)
+
+
 def test_euk_reinitializes_with_deep_unlearns_init():
     torch.manual_seed(0)
     model = build_model({"arch": "resnet18", "width": 8}, 4)
