@@ -49,6 +49,17 @@ def test_paper_protocol_costs_match_the_specs_arithmetic():
     assert rows["unlearning runs"]["sample_steps"] == 27 * 10 * 55000 and rows["unlearning runs"]["jobs"] == 27
 
 
+def test_the_default_prices_one_d_a_per_evaluation_and_tuning_split():
+    cfg = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()), check_data=False)
+    rows = {r["stage"]: r for r in estimate(cfg, 2500, 1500)}
+    # three evaluation splits and the tuning split (AMUN is tuned), 250 forget images each, at most 3
+    # PGD passes of attack.steps per image: what `snakemake -n` lists as 4 build_adversarial jobs
+    assert rows["adversarial sets D_A"]["jobs"] == 4
+    assert rows["adversarial sets D_A"]["attack_grad_evals"] == 4 * 250 * 3 * cfg["attack"]["steps"]
+    off = dict(cfg, tuning=dict(cfg["tuning"], enabled=False))
+    assert {r["stage"]: r for r in estimate(off, 2500, 1500)}["adversarial sets D_A"]["jobs"] == 3
+
+
 def test_ulira_is_priced_shadow_by_shadow():
     """tests/configs/ulira.yaml: 4 shadows on about 80 of 160 images, a 40-image forget set (about 20 each)."""
     cfg = validate_config(yaml.safe_load((ROOT / "tests" / "configs" / "ulira.yaml").read_text()), check_data=False)

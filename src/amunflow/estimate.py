@@ -46,9 +46,10 @@ def estimate(config: dict, n_train: int, n_test: int) -> list[dict]:
     steps = config["attack"]["steps"]
     if config["attack"]["scope"] == "all":
         n_attack, jobs = len(config["model_seeds"]) * n_train, len(config["model_seeds"])
-    else:
-        n_attack = sum(sizes[f] for f, s, m in units)
-        jobs = len(units)
+    else:  # one per evaluation split, and one per tuning split when a tuned method reads D_A
+        tuned = [(f, m) for inst, _, f, _, m in exp.tuning_units() if REGISTRY[method_of(u, inst)].needs_adv]
+        pairs = [(f, s, m) for f, s, m in units] + [(f, config["tuning_seed"], m) for f, m in sorted(set(tuned))]
+        n_attack, jobs = sum(sizes[f] for f, _, _ in pairs), len(pairs)
     rows.append(
         {"stage": "adversarial sets D_A", "jobs": jobs, "sample_steps": 0, "attack_grad_evals": 3 * steps * n_attack}
     )
