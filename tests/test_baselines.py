@@ -40,6 +40,22 @@ def logits(model, data, idx):
         return model(images(data, idx))
 
 
+def assert_same_state(model, ref):
+    """Every floating entry of the two models' state dicts equal up to float rounding."""
+    for (n, a), b in zip(model.state_dict().items(), ref.state_dict().values(), strict=True):
+        if a.is_floating_point():
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=n)
+
+
+def assert_same_after_adam(model, ref, lr):
+    """As :func:`assert_same_state` after Adam steps: Adam's first step divides each gradient entry by its
+    own size, so an entry whose gradient is float noise moves by a part of lr either way; allow a few."""
+    for (n, a), b in zip(model.state_dict().items(), ref.state_dict().values(), strict=True):
+        if a.is_floating_point():
+            d = (a - b).abs()
+            assert float(d.max()) <= 0.1 * lr and int((d > 1e-5 + 1e-4 * b.abs()).sum()) <= 1e-3 * d.numel(), n
+
+
 def test_ngplus_one_epoch_is_the_written_out_loop(setup):  # noqa: F811
     data, model, forget, retain, _ = setup
     run = make_run(setup, "ngplus", epochs=1, lr=0.02, alpha=0.8, batch_size=48)
@@ -61,8 +77,7 @@ def test_ngplus_one_epoch_is_the_written_out_loop(setup):  # noqa: F811
         loss.backward()
         opt.step()
     REGISTRY["ngplus"].run(run)
-    for (n, a), b in zip(run.model.state_dict().items(), ref.state_dict().values(), strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=n)
+    assert_same_state(run.model, ref)
     assert run.stats["sample_steps"] == REGISTRY["ngplus"].cost("with_retain", run.hp.__dict__, 40, 200)
 
 
@@ -142,9 +157,7 @@ def test_scrub_five_epochs_are_the_notebook_s_written_out_loop(setup):  # noqa: 
             loss.backward()
             opt.step()
     REGISTRY["scrub"].run(run)
-    for (n, a), b in zip(run.model.state_dict().items(), student.state_dict().values(), strict=True):
-        if a.is_floating_point():
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=n)
+    assert_same_state(run.model, student)
 
 
 def test_scrub_min_steps_keep_the_student_near_the_teacher_on_retain(setup):  # noqa: F811
@@ -265,10 +278,7 @@ def test_bad_teacher_is_the_authors_written_out_loop(setup):  # noqa: F811
     loss.backward()
     opt.step()
     REGISTRY["bad_teacher"].run(run)
-    for (n, a), b in zip(run.model.state_dict().items(), student.state_dict().values(), strict=True):
-        if a.is_floating_point():  # Adam's first step: entries whose gradient is float noise may differ a little
-            d = (a - b).abs()
-            assert float(d.max()) <= 0.1 * lr and int((d > 1e-5 + 1e-4 * b.abs()).sum()) <= 1e-3 * d.numel(), n
+    assert_same_after_adam(run.model, student, lr)
 
 
 def test_unsir_noise_raises_the_loss_of_its_labels(setup):  # noqa: F811
@@ -326,11 +336,7 @@ def test_unsir_is_the_ssd_repository_s_loop_written_out(setup):  # noqa: F811
         loss.backward()
         opt.step()
     REGISTRY["unsir"].run(run)
-    for (n, a), b in zip(run.model.state_dict().items(), ref.state_dict().values(), strict=True):
-        if a.is_floating_point():  # Adam's first step divides each gradient entry by its own size, so
-            # an entry whose gradient is float noise moves by a part of lr either way: allow a few
-            d = (a - b).abs()
-            assert float(d.max()) <= 0.1 * lr and int((d > 1e-5 + 1e-4 * b.abs()).sum()) <= 1e-3 * d.numel(), n
+    assert_same_after_adam(run.model, ref, lr)
     moved = run.model.bn1.running_mean - copy.deepcopy(setup[1]).bn1.running_mean
     assert moved.abs().max() > 1e-3  # the statistics followed the noise and the impair batch
 
@@ -379,22 +385,16 @@ def test_last_k_leaves_the_first_layers_bit_identical(setup, method, k):  # noqa
     assert all(p.requires_grad for p in run.model.parameters())  # frozen only for the run
 
 
-def test_cfk_ten_epochs_are_deep_unlearns_written_out_loop(setup):  # noqa: F811
-    """catastrophic_forgetting_k.py + scrub_utils.fk_finetune, written out: plain SGD on layer4 and the
-    classifier, BN on running statistics, unaugmented D_R (one batch: order-free), CE + prox / 2 *
-    ||theta - theta_0||^2, lr x0.1 after epochs int(.5E), int(.8E), int(.9E) (util.adjust_learning_rate:
-    6 epochs at lr, 3 at lr/10, 1 at lr/100). StepLR(lr_step) would keep lr for 10 epochs."""
-    data, model, _, retain, _ = setup
-    lr, prox = 0.05, 0.1
-    run = make_run(setup, "cfk", epochs=10, lr=lr, momentum=0.0, weight_decay=0.0, k=1, prox=prox, batch_size=256)
-    ref = copy.deepcopy(run.model)
+def deep_unlearn_last_k(ref, x, y, lr, prox, epochs) -> list[float]:
+    """catastrophic_forgetting_k.py + scrub_utils.fk_finetune written out on layer4 and the classifier:
+    plain SGD, BN on running statistics, one batch (order-free), CE + prox / 2 * ||theta - theta_0||^2,
+    util.adjust_learning_rate's lr x0.1 after epochs int(.5E), int(.8E), int(.9E). Returns the lrs."""
     trained = [p for m in (ref.layer4, ref.linear) for p in m.parameters()]
     anchor = [p.detach().clone() for p in trained]
     opt = torch.optim.SGD(trained, lr=lr, momentum=0.0, weight_decay=0.0)
-    x, y = images(data, retain), torch.as_tensor(data.train_y[retain]).long()
     lrs = []
-    for epoch in range(10):
-        lrs.append(lr * 0.1 ** sum(epoch > m for m in (5, 8, 9)))
+    for epoch in range(epochs):
+        lrs.append(lr * 0.1 ** sum(epoch > m for m in (int(0.5 * epochs), int(0.8 * epochs), int(0.9 * epochs))))
         for g in opt.param_groups:
             g["lr"] = lrs[-1]
         ref.eval()
@@ -403,17 +403,27 @@ def test_cfk_ten_epochs_are_deep_unlearns_written_out_loop(setup):  # noqa: F811
         opt.zero_grad()
         loss.backward()
         opt.step()
+    return lrs
+
+
+def test_cfk_ten_epochs_are_deep_unlearns_written_out_loop(setup):  # noqa: F811
+    """CF-k against the written-out loop on unaugmented D_R: 6 epochs at lr, 3 at lr/10, 1 at lr/100
+    (StepLR(lr_step) would keep lr for 10 epochs)."""
+    data, model, _, retain, _ = setup
+    lr, prox = 0.05, 0.1
+    run = make_run(setup, "cfk", epochs=10, lr=lr, momentum=0.0, weight_decay=0.0, k=1, prox=prox, batch_size=256)
+    ref = copy.deepcopy(run.model)
+    x, y = images(data, retain), torch.as_tensor(data.train_y[retain]).long()
+    lrs = deep_unlearn_last_k(ref, x, y, lr, prox, 10)
     assert lrs == pytest.approx([lr] * 6 + [lr / 10] * 3 + [lr / 100])
     REGISTRY["cfk"].run(run)
-    for (n, a), b in zip(run.model.named_parameters(), ref.parameters(), strict=True):
-        torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-4, atol=1e-5, msg=n)
+    assert_same_state(run.model, ref)
 
 
 def test_euk_five_epochs_are_deep_unlearns_written_out_loop(setup):  # noqa: F811
-    """exact_unlearning_k.py written out: the last stage and the classifier re-initialised (init_weights),
-    then CF-k's loop on them over D_R (one batch; the augmentation switched off so the order-free loop
-    can be written out): plain SGD, BN on running statistics, CE + prox / 2 ||theta - theta_reinit||^2,
-    lr x0.1 after epochs int(.5E), int(.8E), int(.9E) (5 epochs: 3 at lr, 2 at lr/10)."""
+    """exact_unlearning_k.py: the last stage and the classifier re-initialised (init_weights), then CF-k's
+    written-out loop on them over D_R (the augmentation switched off so that the order-free loop can be
+    written out), pulled towards the re-initialised values; 5 epochs: 3 at lr, 2 at lr/10."""
     data, _, _, retain, _ = setup
     lr, prox, epochs = 0.05, 0.1, 5
     run = make_run(
@@ -422,23 +432,10 @@ def test_euk_five_epochs_are_deep_unlearns_written_out_loop(setup):  # noqa: F81
     )  # fmt: skip
     ref = copy.deepcopy(run.model)
     reinitialize([ref.layer4, ref.linear], seed=run.seed + 31)
-    trained = [p for m in (ref.layer4, ref.linear) for p in m.parameters()]
-    anchor = [p.detach().clone() for p in trained]
-    opt = torch.optim.SGD(trained, lr=lr, momentum=0.0, weight_decay=0.0)
     x, y = images(data, retain), torch.as_tensor(data.train_y[retain]).long()
-    for epoch in range(epochs):
-        for g in opt.param_groups:
-            g["lr"] = lr * 0.1 ** sum(epoch > m for m in (int(0.5 * epochs), int(0.8 * epochs), int(0.9 * epochs)))
-        ref.eval()
-        pull = sum(((p - a) ** 2).sum() for p, a in zip(trained, anchor, strict=True))
-        loss = F.cross_entropy(ref(x), y) + prox / 2 * pull
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    assert deep_unlearn_last_k(ref, x, y, lr, prox, epochs) == pytest.approx([lr] * 3 + [lr / 10] * 2)
     REGISTRY["euk"].run(run)
-    for (n, a), b in zip(run.model.state_dict().items(), ref.state_dict().values(), strict=True):
-        if a.is_floating_point():
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=n)
+    assert_same_state(run.model, ref)
 
 
 def test_euk_reinitializes_with_deep_unlearns_init():

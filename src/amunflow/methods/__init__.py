@@ -162,6 +162,8 @@ LAST_K = {
     },
 }
 
+LAST_K_RECIPE = {"lr": 0.01, "momentum": 0.0, "weight_decay": 0.0, "batch_size": 256}  # Deep Unlearn's plain SGD
+
 REGISTRY: dict[str, Method] = {
     "amun": Method(
         "amun", "AMUN: fine-tune on D_A with D_R u D_F (or D_F alone)", needs_adv=True, params={"mixture": MIXTURE}
@@ -212,14 +214,14 @@ REGISTRY: dict[str, Method] = {
         "CF-k: fine-tune the last k stages on D_R",
         settings=WITH_RETAIN,
         params=LAST_K,
-        recipe={"lr": 0.01, "momentum": 0.0, "weight_decay": 0.0, "batch_size": 256},  # Deep Unlearn's
+        recipe=LAST_K_RECIPE,
     ),
     "euk": Method(
         "euk",
         "EU-k: re-initialise and retrain the last k stages on D_R",
         settings=WITH_RETAIN,
         params=LAST_K,
-        recipe={"lr": 0.01, "momentum": 0.0, "weight_decay": 0.0, "batch_size": 256},  # Deep Unlearn's
+        recipe=LAST_K_RECIPE,
     ),
 }
 
