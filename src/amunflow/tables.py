@@ -34,9 +34,8 @@ def read_runs(paths) -> pd.DataFrame:
             raise UserError(
                 f"metrics file {path} cannot be used ({e}); delete it and rerun the workflow to recompute it."
             ) from None
-        lines = text.split("\n")
-        rows = list(csv.reader(lines[:-1]))
-        if not text.endswith("\n") or len(rows) != 2 or len(rows[0]) != len(rows[1]):
+        rows = list(csv.reader(text.split("\n")[:-1]))  # verify_csv's text ends with its newline
+        if len(rows) != 2 or len(rows[0]) != len(rows[1]):
             raise UserError(
                 f"metrics file {path} is damaged (not one complete header and row: truncated or edited); delete "
                 "it and rerun the workflow to recompute it."
