@@ -13,6 +13,8 @@ from amunflow.cards import check_lock_dir
 from amunflow.codehash import code_version
 from amunflow.config import SPEED_KEYS, Experiment, load_config_file, validate_config
 from amunflow.data import describe_source, source_fingerprint
+from amunflow.forget_list import list_sha256
+from amunflow.io import file_hash
 from amunflow.hyper import parse_point, resolve_hyper, selected_hyper
 from amunflow.methods import REGISTRY
 from amunflow.paper import protocol_differences
@@ -28,6 +30,11 @@ except UserError as e:
     raise WorkflowError(str(e)) from None
 
 EXP = Experiment(config)
+# this repository's workflow scripts, also when the workflow is a module of a user's Snakefile (whose
+# workflow.basedir is then the user's folder)
+SCRIPTS = os.path.join(
+    os.path.dirname(str(workflow.current_basedir)), "workflow", "scripts"
+)
 
 
 wildcard_constraints:
@@ -107,7 +114,7 @@ def identity(w, split_seed, run, base=None, **extra):
 def code(job, script, *more):
     """The version of a job's code (amunflow.codehash): a param of every rule, so a change to what the
     code does reruns exactly its jobs (comments, docstrings and layout do not count)."""
-    path = os.path.join(workflow.basedir, "workflow", "scripts", script)
+    path = os.path.join(SCRIPTS, script)
     return code_version(f"jobs.{job}", *more, script=path)
 
 

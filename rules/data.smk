@@ -28,7 +28,8 @@ rule make_split:
     conda:
         "../envs/amunflow.yaml"
     params:
-        spec=lambda w: canon(EXP.spec(w.forget)),
+        spec=split_spec,
+        dataset=split_dataset,
         forget=lambda w: w.forget,
         seed=lambda w: int(w.split_seed),
         role=lambda w: EXP.split_role(w.forget, int(w.split_seed)),

@@ -157,6 +157,22 @@ def test_the_baselines_overlay_merges_as_snakemake_merges_it():
             lambda c: c["model"].update(arch="vgg19_bn", block="standard"),
             r"config key model\.block: .* no meaning for vgg19_bn; remove it",
         ),
+        (
+            lambda c: c["model"].update(arch="torchvision.resnet18"),
+            r"config key unlearn\.methods\.cfk: CF-k and EU-k act on the last k stages of resnet18 or vgg19_bn",
+        ),
+        (
+            lambda c: c["model"].update(arch="timm.resnet18"),
+            r"config key model\.arch: 'timm\.resnet18' does not match",
+        ),
+        (
+            lambda c: c.update(originals={"path": "/nonexistent/mine.pth"}),
+            r"config key originals\.path: /nonexistent/mine\.pth does not exist",
+        ),
+        (
+            lambda c: c.update(originals={"path": str(CONFIGS / "tiny.yaml")}, model_seeds=[1, 2]),
+            r"config key model_seeds: \[1, 2\] names 2 originals, but originals\.path gives one model",
+        ),
     ],
 )
 def test_bad_configs_rejected_with_one_clear_sentence(edit, match):

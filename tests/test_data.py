@@ -58,6 +58,16 @@ def test_bundle_roundtrip_and_corruption(tmp_path):
         load_bundle(tmp_path / "d.h5")
     with pytest.raises(UserError, match="delete it and rerun"):
         load_bundle(tmp_path / "missing.h5")
+    # where each image came from (a forget list's indices go through it) is checked too
+    prepare(cfg, tmp_path / "e.h5")
+    np.testing.assert_array_equal(
+        load_bundle(tmp_path / "e.h5").attrs["train_source_index"], d.attrs["train_source_index"]
+    )
+    with h5py.File(tmp_path / "e.h5", "r+") as f:
+        moved = f["train_source_index"][()]
+        f["train_source_index"][...] = moved[[1, 0, *range(2, len(moved))]]
+    with pytest.raises(UserError, match="source index .* fails its check"):
+        load_bundle(tmp_path / "e.h5")
 
 
 def test_missing_roots_give_clear_errors(tmp_path):

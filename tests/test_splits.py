@@ -132,7 +132,7 @@ def test_memorized_split_draws_within_the_quantile_band():
     [
         ({"kind": "memorized", "size": 0.1}, r"forget_sets\[0\]: a memorized forget set takes 'size' and 'quantiles'"),
         ({"kind": "memorized", "size": 0.1, "quantiles": [0.9, 0.5]}, r"forget_sets\[0\]\.quantiles: \[0\.9, 0\.5\]"),
-        ({"kind": "random", "size": 0.1, "quantiles": [0, 1]}, r"not 'classes' or 'quantiles'"),
+        ({"kind": "random", "size": 0.1, "quantiles": [0, 1]}, r"takes 'size' and not 'quantiles'"),
         ({"kind": "memorized", "size": 0.5, "quantiles": [0.8, 1.0]}, r"band \[0\.8, 1\.0\] holds 40 of the 200"),
     ],
 )

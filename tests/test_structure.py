@@ -21,7 +21,18 @@ from amunflow.unlearn import DataViews, Hyper, Run
 from .helpers import CONFIGS, ROOT, runtime_only_env
 
 PKG = ROOT / "src" / "amunflow"
-CONFIG_LEVEL = {"amunflow", "io", "schema", "methods", "methods.base", "data", "splits", "hyper", "config"}
+CONFIG_LEVEL = {
+    "amunflow",
+    "io",
+    "schema",
+    "methods",
+    "methods.base",
+    "data",
+    "splits",
+    "forget_list",
+    "hyper",
+    "config",
+}
 
 
 def module_name(path: Path) -> str:

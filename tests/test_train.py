@@ -8,7 +8,8 @@ import torch
 from amunflow import UserError
 from amunflow.checkpoint import load_checkpoint, load_model, save_checkpoint
 from amunflow.data import save_bundle, synthetic
-from amunflow.jobs.train import train_job
+from amunflow.io import file_hash
+from amunflow.jobs.train import import_original_job, read_state_dict, train_job
 from amunflow.models import build_model
 from amunflow.predict import accuracy, predict_logits
 from amunflow.splits import make_split, save_split
@@ -294,3 +295,74 @@ def test_batch_bounds_even_or_as_the_papers_loader():
     assert sizes == [128] * 21 + [12]  # torch's DataLoader(batch_size=128), drop_last False
     assert batch_bounds(256, 128, True) == batch_bounds(256, 128, False) == [0, 128, 256]
     assert batch_bounds(50000, 128, False)[-2:] == [49920, 50000]  # the paper's last batch of 80
+
+
+def test_a_users_own_original_is_imported_checked_and_scored(tmp_path):
+    """originals.path: the user's weights (a checkpoint dict from DataParallel, a plain state_dict) become
+    the original exactly; its accuracies are those of a plain forward pass; a file for another network
+    or another class count is refused naming the tensors."""
+    data = synthetic(n_train=64, n_test=32, num_classes=4, image_size=16)
+    save_bundle(tmp_path / "d.h5", data)
+    cfg = {"arch": "resnet18", "width": 4}
+    torch.manual_seed(3)
+    theirs = build_model(cfg, 4, 16)
+    with torch.no_grad():  # BN statistics of their own, so a wrong load would show
+        for m in theirs.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    wrapped = {"epoch": 30, "state_dict": {f"module.{k}": v for k, v in theirs.state_dict().items()}}
+    torch.save(wrapped, tmp_path / "theirs.pth")
+    torch.save(theirs.state_dict(), tmp_path / "plain.pt")
+    assert read_state_dict(tmp_path / "plain.pt").keys() == theirs.state_dict().keys()
+    sha = file_hash(tmp_path / "theirs.pth", length=64)
+    meta = import_original_job(tmp_path / "d.h5", tmp_path / "theirs.pth", sha, cfg, 1, "cpu", tmp_path / "o.pt")
+    state, side = load_checkpoint(tmp_path / "o.pt")
+    for k, v in theirs.state_dict().items():
+        assert torch.equal(state[k], v), k
+    theirs.eval()
+    with torch.no_grad():  # the reference: a plain forward pass, no BN folding, no batching
+        for split in ("train", "test"):
+            x = torch.from_numpy(getattr(data, f"{split}_x")).float() / 255
+            ref = 100.0 * (theirs(x).argmax(1).numpy() == getattr(data, f"{split}_y")).mean()
+            assert side["final_accuracy"][f"{split}_acc"] == pytest.approx(ref)
+    assert meta["kind"] == "original" and side["imported_sha256"] == sha and side["sample_steps"] == 0
+    # the wrong network or class count: one sentence naming the tensors
+    torch.save(build_model(cfg, 10, 16).state_dict(), tmp_path / "ten.pt")
+    ten = file_hash(tmp_path / "ten.pt", length=64)
+    with pytest.raises(UserError, match=r"wrong shape: linear\.weight \(10, 32\) \(expected \(4, 32\)\)"):
+        import_original_job(tmp_path / "d.h5", tmp_path / "ten.pt", ten, cfg, 1, "cpu", tmp_path / "x.pt")
+    torch.save({"net": build_model({"arch": "vgg19_bn", "width": 4}, 4, 32).state_dict()}, tmp_path / "vgg.pt")
+    vgg = file_hash(tmp_path / "vgg.pt", length=64)
+    with pytest.raises(UserError, match=r"does not fit the configured resnet18 width 4 .*missing: conv1\.weight"):
+        import_original_job(tmp_path / "d.h5", tmp_path / "vgg.pt", vgg, cfg, 1, "cpu", tmp_path / "x.pt")
+    torch.save({"epoch": 3, "opt": {"lr": torch.tensor(0.1)}}, tmp_path / "nostate.pt")
+    with pytest.raises(UserError, match=r"no state_dict under any of"):
+        read_state_dict(tmp_path / "nostate.pt")
+    torch.save(theirs, tmp_path / "module.pt")  # a whole pickled module: not read (it could run code)
+    with pytest.raises(UserError, match=r"cannot be read as a PyTorch weights file"):
+        read_state_dict(tmp_path / "module.pt")
+    with pytest.raises(UserError, match="changed after the workflow was planned"):
+        import_original_job(tmp_path / "d.h5", tmp_path / "plain.pt", sha, cfg, 1, "cpu", tmp_path / "x.pt")
+
+
+def test_a_torchvision_model_can_be_the_original(tmp_path):
+    """model.arch: torchvision.<name> builds torchvision's own classifier, so a torchvision user's
+    weights load as they are (and score as a plain forward pass of their model does)."""
+    import torchvision
+
+    data = synthetic(n_train=48, n_test=16, num_classes=4, image_size=32)
+    save_bundle(tmp_path / "d.h5", data)
+    torch.manual_seed(0)
+    theirs = torchvision.models.resnet18(num_classes=4).eval()
+    torch.save(theirs.state_dict(), tmp_path / "tv.pt")
+    sha = file_hash(tmp_path / "tv.pt", length=64)
+    cfg = {"arch": "torchvision.resnet18"}
+    import_original_job(tmp_path / "d.h5", tmp_path / "tv.pt", sha, cfg, 1, "cpu", tmp_path / "o.pt")
+    state, side = load_checkpoint(tmp_path / "o.pt")
+    assert state.keys() == theirs.state_dict().keys() and torch.equal(state["fc.weight"], theirs.fc.weight)
+    with torch.no_grad():
+        ref = 100.0 * (theirs(torch.from_numpy(data.test_x).float() / 255).argmax(1).numpy() == data.test_y).mean()
+    assert side["final_accuracy"]["test_acc"] == pytest.approx(ref)
+    with pytest.raises(UserError, match=r"model\.arch: torchvision has no classifier 'resnet17'"):
+        build_model({"arch": "torchvision.resnet17"}, 4, 32)

@@ -9,5 +9,24 @@ def split_inputs(w):
     return {"data": DATA}
 
 
+def split_spec(w):
+    """What the split is drawn from: the forget_sets entry; a list's with its content hash (an edited
+    list reruns its split and what depends on it), a list's tuning split as a random draw of its size
+    (so an edit that keeps the size reruns no tuning)."""
+    spec = EXP.spec(w.forget)
+    if spec["kind"] != "list":
+        return canon(spec)
+    if EXP.split_role(w.forget, int(w.split_seed)) == "tuning":
+        return canon(
+            {"kind": "random", "size": EXP.list_size(w.forget), "tuning_for": w.forget}
+        )
+    return canon({**spec, "sha256": list_sha256(spec["path"])})
+
+
+def split_dataset(w):
+    """A list's image paths are looked up in the source tree: the dataset section for the job."""
+    return canon(config["dataset"]) if EXP.spec(w.forget)["kind"] == "list" else None
+
+
 def data_targets():
     return [split_path(f, s) for f, s in EXP.all_splits()]

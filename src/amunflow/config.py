@@ -1,7 +1,7 @@
 """Config validation (schema + defaults + checks against the data) and the experiment's unit lists.
 
-This module sits at the bottom of the package with ``schema``, ``hyper``, ``io``, ``data`` and
-``splits``: parsing the Snakefile imports it, and nothing here imports torch.
+This module sits at the bottom of the package with ``schema``, ``hyper``, ``io``, ``data``,
+``forget_list`` and ``splits``: parsing the Snakefile imports it, and nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import yaml
 
 from . import UserError
 from .data import describe_source
+from .forget_list import list_name
+from .forget_list import resolve as resolve_list
 from .hyper import check_grids, grid_of, grid_points, method_of, point_id, resolve_hyper, settings_of, tuned_instances
 from .methods import REGISTRY, SETTINGS
 from .schema import fill, load_schema, subschema
@@ -22,6 +24,11 @@ from .splits import check_size, forget_count, resolve_classes
 
 # forget sets drawn at random for each split seed (the others are deterministic: split seed 0)
 DRAWN = ("random", "memorized")
+# forget sets that are tuned: on a draw of their own kind with tuning_seed (a list: a random set of its size)
+TUNED = (*DRAWN, "list")
+
+# the networks whose stages (amunflow.models.stages) CF-k and EU-k know
+STAGED_ARCHS = ("resnet18", "vgg19_bn")
 
 # U-LiRA's two calibration rows: no unlearning, and exact unlearning (a second retrain)
 ULIRA_CALIBRATION = ("original", "retrain")
@@ -90,9 +97,10 @@ def validate_config(config: dict, schema_path=None, check_data: bool = True) -> 
     """
     _check_finite(config)
     model = config.get("model") if isinstance(config.get("model"), dict) else {}
-    if model.get("arch") == "vgg19_bn" and "block" in model:
+    if model.get("arch", "resnet18") != "resnet18" and "block" in model:
         raise UserError(
-            "config key model.block: it shapes resnet18's projection blocks and has no meaning for vgg19_bn; remove it."
+            f"config key model.block: it shapes resnet18's projection blocks and has no meaning for "
+            f"{model['arch']}; remove it."
         )
     fill(config, load_schema(schema_path))
     if config["model"]["arch"] != "resnet18":
@@ -114,9 +122,9 @@ def _check_something_to_do(config: dict) -> None:
                 f"config key unlearn.methods.{inst}: it runs only {_keys(supported, 'or')}, none of unlearn.settings "
                 f"{u['settings']}; add a setting it supports or remove it."
             )
-    if config["tuning"]["enabled"] and not any(s["kind"] in DRAWN for s in config["forget_sets"]):
+    if config["tuning"]["enabled"] and not any(s["kind"] in TUNED for s in config["forget_sets"]):
         raise UserError(
-            "config key tuning.enabled: tuning draws its own forget set from a random or memorized entry of "
+            "config key tuning.enabled: tuning draws its own forget set from a random, memorized or list entry of "
             "forget_sets, and there is none (class-wise sets are not tuned); add one or set tuning.enabled: false."
         )
     seeds = config["tuning"]["model_seeds"]
@@ -148,17 +156,19 @@ def _check(config: dict, check_data: bool) -> None:
             "drawn with a seed of its own, so pick another value."
         )
     for i, spec in enumerate(config["forget_sets"]):
-        need, other = (("size",), ("classes",)) if spec["kind"] in DRAWN else (("classes",), ("size", "quantiles"))
-        if spec["kind"] == "random":
-            other += ("quantiles",)
-        if spec["kind"] == "memorized":
-            need += ("quantiles",)
-        if any(k not in spec for k in need) or any(k in spec for k in other):
+        need = {"random": ("size",), "memorized": ("size", "quantiles"), "classes": ("classes",), "list": ("path",)}
+        own = need[spec["kind"]] + (("column", "name") if spec["kind"] == "list" else ())
+        other = tuple(k for k in ("size", "quantiles", "classes", "path", "column", "name") if k not in own)
+        if any(k not in spec for k in need[spec["kind"]]) or any(k in spec for k in other):
             raise UserError(
-                f"config key forget_sets[{i}]: a {spec['kind']} forget set takes {_keys(need, 'and')} and not "
-                f"{_keys(other, 'or')}; "
-                "e.g. {kind: random, size: 0.1}, {kind: memorized, size: 0.05, quantiles: [0.8, 1.0]} or "
-                "{kind: classes, classes: [cat]}."
+                f"config key forget_sets[{i}]: a {spec['kind']} forget set takes {_keys(need[spec['kind']], 'and')} "
+                f"and not {_keys([k for k in other if k in spec] or other, 'or')}; "
+                "e.g. {kind: random, size: 0.1}, {kind: memorized, size: 0.05, quantiles: [0.8, 1.0]}, "
+                "{kind: classes, classes: [cat]} or {kind: list, path: requests/forget.csv}."
+            )
+        if spec["kind"] == "list" and config["tuning"]["enabled"] and config["tuning_seed"] == 0:
+            raise UserError(
+                f"config key tuning_seed: 0 is forget_sets[{i}]'s (a list's) own split seed; tune with another seed."
             )
         if spec["kind"] == "memorized":
             lo, hi = spec["quantiles"]
@@ -205,6 +215,14 @@ def _check(config: dict, check_data: bool) -> None:
     for i, spec in enumerate(config["forget_sets"]):
         if spec["kind"] in DRAWN:
             _named(check_size, i, spec["size"])  # its form; the count needs the data (below)
+    _check_original(config)
+    if config["model"]["arch"] not in STAGED_ARCHS:
+        staged = [i for i in config["unlearn"]["methods"] if method_of(config["unlearn"], i) in ("cfk", "euk")]
+        if staged:
+            raise UserError(
+                f"config key unlearn.methods.{staged[0]}: CF-k and EU-k act on the last k stages of resnet18 or "
+                f"vgg19_bn, which {config['model']['arch']} does not have; remove it or use one of those networks."
+            )
     _check_something_to_do(config)
     if check_data:
         _check_against_data(config)
@@ -253,6 +271,9 @@ def _check_against_data(config: dict) -> None:
                     f"config key forget_sets[{i}].quantiles: the band {spec['quantiles']} holds {band} of the {n} "
                     f"training images, fewer than the {k} to forget; widen the band or lower size."
                 )
+        elif spec["kind"] == "list":
+            idx = _named(resolve_list, i, spec, config["dataset"])
+            drawn[i] = ("list", tuple(sorted(idx.tolist())))
         elif spec["kind"] == "classes" and class_names is not None:
             classes = _named(resolve_classes, i, spec["classes"], class_names)
             if len(classes) == len(class_names):
@@ -277,6 +298,23 @@ def _check_against_data(config: dict) -> None:
                 f"config key sequential.requests: {q['requests']} requests cannot split forget_sets[{q['forget_set']}] "
                 f"({k} samples); ask for at most {k}."
             )
+
+
+def _check_original(config: dict) -> None:
+    """A given original model: a file that exists, and one model seed (it is one model)."""
+    path = config["originals"]["path"]
+    if path is None:
+        return
+    if not Path(path).is_file():
+        raise UserError(
+            f"config key originals.path: {path} does not exist (paths are relative to the directory Snakemake runs "
+            "in); give the model file, or null to train the original."
+        )
+    if len(config["model_seeds"]) != 1:
+        raise UserError(
+            f"config key model_seeds: {config['model_seeds']} names {len(config['model_seeds'])} originals, but "
+            "originals.path gives one model; set model_seeds to one seed (the retrains' seed)."
+        )
 
 
 def _check_rmia_train(config: dict) -> None:
@@ -323,6 +361,8 @@ def forget_set_id(spec: dict) -> str:
         size = spec["size"]
         name = f"{spec['kind']}{int(size) if float(size).is_integer() else size}"
         return name + ("-q{}-{}".format(*spec["quantiles"]) if spec["kind"] == "memorized" else "")
+    if spec["kind"] == "list":
+        return "list-" + list_name(spec)
     return "classes-" + "-".join(str(c) for c in spec["classes"])
 
 
@@ -340,14 +380,18 @@ class Experiment:
         """Evaluation split seeds: the configured ones, or [0] for a deterministic class-wise set."""
         return list(self.config["split_seeds"]) if self.spec(forget_id)["kind"] in DRAWN else [0]
 
+    def list_size(self, forget_id: str) -> int:
+        """The number of samples a list forget set names (its tuning set is a random set of as many)."""
+        return len(resolve_list(self.spec(forget_id), self.config["dataset"]))
+
     def split_role(self, forget_id: str, seed: int) -> str:
-        return "tuning" if self.spec(forget_id)["kind"] in DRAWN and seed == self.config["tuning_seed"] else "eval"
+        return "tuning" if self.spec(forget_id)["kind"] in TUNED and seed == self.config["tuning_seed"] else "eval"
 
     def all_splits(self) -> list[tuple[str, int]]:
         out = []
         for fid, spec in self.forget_sets.items():
             out += [(fid, s) for s in self.split_seeds(fid)]
-            if spec["kind"] in DRAWN:
+            if spec["kind"] in DRAWN or (spec["kind"] == "list" and self.config["tuning"]["enabled"]):
                 out.append((fid, self.config["tuning_seed"]))
         return out
 
@@ -377,7 +421,7 @@ class Experiment:
 
     def tuned_forget_sets(self) -> list[str]:
         return (
-            [f for f, spec in self.forget_sets.items() if spec["kind"] in DRAWN]
+            [f for f, spec in self.forget_sets.items() if spec["kind"] in TUNED]
             if self.config["tuning"]["enabled"]
             else []
         )

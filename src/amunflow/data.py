@@ -285,6 +285,8 @@ def save_bundle(path, data: ImageData) -> None:
             for key in ("train_source_index", "test_source_index"):
                 if key in data.attrs:
                     f.create_dataset(key, data=np.asarray(data.attrs[key], dtype=np.int64))
+            if "train_source_index" in data.attrs:
+                f.attrs["source_index_hash"] = _source_index_hash(data.attrs)
             f.attrs["classes"] = np.asarray(data.classes, dtype=h5py.string_dtype())
             f.attrs["name"] = data.name
             f.attrs["fingerprint"] = data.fingerprint()
@@ -303,6 +305,9 @@ def load_bundle(path) -> ImageData:
             attrs = {k: f.attrs[k] for k in f.attrs if k not in ("classes", "name")}
             classes = [c.decode() if isinstance(c, bytes) else str(c) for c in f.attrs["classes"]]
             name = str(f.attrs["name"])
+            for key in ("train_source_index", "test_source_index"):
+                if key in f:
+                    attrs[key] = f[key][()].astype(np.int64)
     except (OSError, KeyError) as e:
         raise UserError(
             f"dataset bundle {path} is missing or unreadable ({e}); delete it and rerun the workflow."
@@ -312,7 +317,16 @@ def load_bundle(path) -> ImageData:
         raise UserError(
             f"dataset bundle {path} fails its fingerprint check (corrupt?); delete it and rerun the workflow."
         )
+    if "train_source_index" in attrs and attrs.get("source_index_hash") != _source_index_hash(attrs):
+        raise UserError(
+            f"dataset bundle {path}: its source index (where each image came from) fails its check (corrupt, or "
+            "written by an older version); delete it and rerun the workflow."
+        )
     return data
+
+
+def _source_index_hash(attrs: dict) -> str:
+    return array_hash(*(np.asarray(attrs[k], dtype=np.int64) for k in ("train_source_index", "test_source_index")))
 
 
 # --------------------------------------------------------------------------- what the bundle is made from
@@ -368,6 +382,14 @@ def describe_source(cfg: dict) -> tuple[int | None, list[str] | None]:
 
     Either may be None when it cannot be known cheaply (a CIFAR root that will be downloaded).
     """
+    n, classes = source_train_count(cfg)
+    if n is not None and section("dataset", cfg)["subset"]:
+        n = section("dataset", cfg)["subset"]
+    return n, classes
+
+
+def source_train_count(cfg: dict) -> tuple[int | None, list[str] | None]:
+    """(number of training images of the source, before subsetting; class names), as describe_source."""
     cfg = section("dataset", cfg)
     name = cfg["name"]
     n, n_test, classes = None, None, None
@@ -395,9 +417,14 @@ def describe_source(cfg: dict) -> tuple[int | None, list[str] | None]:
                 f"config key dataset.{key}: {cfg[key]} is more than the {total} {what} images of the dataset; "
                 f"choose at most {total}, or null for all of them."
             )
-    if n is not None and cfg["subset"]:
-        n = cfg["subset"]
     return n, classes
+
+
+def subset_train_index(n_total: int, subset: int | None, seed: int) -> np.ndarray:
+    """The source indices of the training images ``take_subset`` keeps (sorted; its first draw)."""
+    if not subset:
+        return np.arange(n_total)
+    return np.sort(np.random.RandomState(seed).choice(n_total, subset, replace=False))
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -429,6 +456,20 @@ def _count_imagefolder(path: Path) -> tuple[int, int, list[str]]:
     """(training images, test images, classes) of an ImageFolder tree or zip, counting image files
     only; class folders that differ between train/ and test/, or hold no image, are refused here
     (naming the folder or zip), before any job starts."""
+    images, classes = _imagefolder_listing(path)
+    return len(images["train"]), len(images["test"]), classes
+
+
+def imagefolder_train_files(root) -> list[str]:
+    """The training images of an ImageFolder tree or zip as ``train/<class>/<file>``, in the order
+    torchvision's ImageFolder (and so the bundle's source index) gives them: classes sorted, files
+    sorted within each class."""
+    images, _ = _imagefolder_listing(Path(root))
+    return [f"train/{c}/{f}" for c, f in sorted((p[-2], p[-1]) for p in images["train"])]
+
+
+def _imagefolder_listing(path: Path) -> tuple[dict, list[str]]:
+    """({"train": [(..., class, file)], "test": [...]}, classes) of an ImageFolder tree or zip."""
     path = _imagefolder_root(path)
     if path.is_file():
         try:
@@ -486,4 +527,4 @@ def _count_imagefolder(path: Path) -> tuple[int, int, list[str]]:
                 f"config key dataset.root: {path} has an empty class folder {s}/{empty[0]}/ (no image files); "
                 "add its images or remove the folder."
             )
-    return len(images["train"]), len(images["test"]), sorted(folders["train"])
+    return images, sorted(folders["train"])

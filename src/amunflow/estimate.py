@@ -24,16 +24,19 @@ def estimate(config: dict, n_train: int, n_test: int) -> list[dict]:
     e, u = config["train"]["epochs"], config["unlearn"]
     rows = [
         {
-            "stage": "original models",
+            "stage": "original models" + (" (imported)" if config["originals"]["path"] else ""),
             "jobs": len(config["model_seeds"]),
-            "sample_steps": len(config["model_seeds"]) * e * n_train,
+            "sample_steps": 0 if config["originals"]["path"] else len(config["model_seeds"]) * e * n_train,
         }
     ]
     retrain = 0
     units = exp.eval_units()
     sizes = {}
     for f, spec in exp.forget_sets.items():  # class-wise: about one class in ten
-        sizes[f] = forget_count(spec["size"], n_train) if "size" in spec else round(n_train / 10)
+        if spec["kind"] == "list":
+            sizes[f] = exp.list_size(f)
+        else:
+            sizes[f] = forget_count(spec["size"], n_train) if "size" in spec else round(n_train / 10)
     for f, _, _ in units:
         retrain += e * (n_train - sizes[f])
     rows.append({"stage": "retrained references", "jobs": len(units), "sample_steps": retrain})

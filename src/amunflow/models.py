@@ -117,6 +117,16 @@ def build_model(cfg: dict, num_classes: int, image_size: int = 32) -> nn.Module:
     """Build the network named by the ``model`` config section (or part of one: the schema's defaults
     fill the rest, and its checks apply)."""
     cfg = section("model", cfg)
+    if cfg["arch"].startswith("torchvision."):
+        import torchvision.models
+
+        name = cfg["arch"].removeprefix("torchvision.")
+        if name not in torchvision.models.list_models(module=torchvision.models):
+            raise UserError(
+                f"config key model.arch: torchvision has no classifier {name!r}; name one of "
+                "torchvision.models.list_models(module=torchvision.models), e.g. torchvision.resnet18."
+            )
+        return torchvision.models.get_model(name, weights=None, num_classes=num_classes)
     if cfg["arch"] == "resnet18":
         return ResNet18(num_classes, cfg["width"], halve_projection=cfg["block"] == "amun")
     return VGG19BN(num_classes, cfg["width"], image_size)

@@ -123,14 +123,16 @@ def make_split(
     class_names: list[str],
     role: str = "eval",
     scores: np.ndarray | None = None,
+    listed: np.ndarray | None = None,
 ) -> Split:
     """Build the split described by one ``forget_sets`` entry for one split seed. A memorized set needs
-    ``scores``, each training image's memorization score."""
+    ``scores``, each training image's memorization score; a list ``listed``, its samples' training
+    indices in the file's order."""
     n = len(labels)
     if spec["kind"] == "random":
         k = forget_count(spec["size"], n)
         forget = random_forget(n, k, seed)
-        attrs = {"size": spec["size"]}
+        attrs = {"size": spec["size"], **({"tuning_for": spec["tuning_for"]} if "tuning_for" in spec else {})}
     elif spec["kind"] == "memorized":
         k = forget_count(spec["size"], n)
         lo, hi = spec["quantiles"]
@@ -143,6 +145,11 @@ def make_split(
         # the paper's legacy draw, within the band
         forget = pool[np.random.RandomState(seed).choice(len(pool), k, replace=False)]
         attrs = {"size": spec["size"], "quantiles": [float(lo), float(hi)], "pool": len(pool)}
+    elif spec["kind"] == "list":
+        forget = np.asarray(listed, dtype=np.int64)
+        if len(np.unique(forget)) != len(forget) or not 0 < len(forget) < n or forget.min() < 0 or forget.max() >= n:
+            raise UserError(f"forget list {spec['path']}: its {len(forget)} samples are not distinct training images.")
+        attrs = {"path": str(spec["path"]), "list_sha256": spec["sha256"]}
     elif spec["kind"] == "classes":
         cls = resolve_classes(spec["classes"], class_names)
         forget = classwise_forget(labels, cls)
@@ -154,7 +161,7 @@ def make_split(
         attrs = {"classes": cls, "class_names": [class_names[c] for c in cls]}
     else:
         raise UserError(
-            f"config key forget_sets[].kind: unknown kind {spec['kind']!r}; use random, memorized or classes."
+            f"config key forget_sets[].kind: unknown kind {spec['kind']!r}; use random, memorized, classes or list."
         )
     retain = np.setdiff1d(np.arange(n, dtype=np.int64), forget)
     attrs.update(kind=spec["kind"], seed=seed, n_train=n, n_forget=len(forget), role=role)

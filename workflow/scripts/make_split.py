@@ -18,6 +18,7 @@ def main(smk, logfile):
         smk.output.split,
         list(smk.input.get("refs", [])),
         smk.input.get("keep"),
+        smk.params.dataset,
     )
 
 

@@ -6,7 +6,10 @@ import logging
 
 import numpy as np
 
+from .. import UserError
 from ..data import prepare
+from ..forget_list import list_sha256, to_bundle
+from ..forget_list import resolve as resolve_list
 from ..splits import make_split, memorization_scores, save_split
 from .inputs import open_bundle, open_keep, open_reference_logits
 
@@ -28,18 +31,36 @@ def prepare_job(dataset_cfg: dict, source_hash: str, out_path, progress_file=Non
     return data
 
 
-def split_job(data_path, spec: dict, forget_set: str, seed: int, role: str, out_path, ref_logits=(), keep_path=None):
+def split_job(
+    data_path,
+    spec: dict,
+    forget_set: str,
+    seed: int,
+    role: str,
+    out_path,
+    ref_logits=(),
+    keep_path=None,
+    dataset_cfg: dict | None = None,
+):
     """Draw one split; a memorized forget set reads the RMIA reference models' logits and keep matrix for
-    each training image's memorization score."""
+    each training image's memorization score; a list reads its file (which must still have the content
+    ``spec["sha256"]`` it had when the workflow was planned) against the source ``dataset_cfg``."""
     data = open_bundle(data_path)
-    scores = None
+    scores, listed = None, None
+    if spec["kind"] == "list":
+        if list_sha256(spec["path"]) != spec["sha256"]:
+            raise UserError(
+                f"forget list {spec['path']} changed after the workflow was planned; run the workflow again."
+            )
+        source_idx = resolve_list(spec, dataset_cfg)
+        listed = to_bundle(source_idx, data.attrs["train_source_index"], spec["path"])
     if spec["kind"] == "memorized":
         x_n = len(data.train_y) + len(data.test_y)
         refs = open_reference_logits(ref_logits, data, x_n, data.num_classes)
         keep = open_keep(keep_path, len(refs), x_n)
         y = np.r_[data.train_y, data.test_y]
         scores = memorization_scores(np.stack(refs), keep, y)[: len(data.train_y)]
-    split = make_split(spec, seed, data.train_y, data.classes, role=role, scores=scores)
+    split = make_split(spec, seed, data.train_y, data.classes, role=role, scores=scores, listed=listed)
     split.attrs["forget_set"] = forget_set
     save_split(out_path, split, data.fingerprint())
     log.info("%s: %d forget / %d retain, hash %s", split.attrs, len(split.forget), len(split.retain), split.hash)

@@ -13,6 +13,7 @@ from ..checkpoint import save_checkpoint
 from ..device import pick_device
 from ..io import atomic_path, file_hash, stable_hash
 from ..models import build_model, count_parameters, to_device
+from ..predict import accuracy
 from ..train import TrainConfig, train
 from .inputs import open_bundle, open_split
 
@@ -119,4 +120,97 @@ def train_job(
     }
     save_checkpoint(out_model, model, meta)
     log.info("saved %s: %s, %.0f s, %.0f images/s", out_model, final, result.wall_time_s, meta["images_per_s"])
+    return meta
+
+
+STATE_KEYS = ("state_dict", "model_state_dict", "model", "net", "state")
+PREFIXES = ("module.", "_orig_mod.")  # DataParallel / DistributedDataParallel, torch.compile
+
+
+def read_state_dict(path) -> dict:
+    """The state_dict in a user's model file: a plain state_dict or a checkpoint dict holding one under
+    one of ``STATE_KEYS``; wrapper prefixes (``PREFIXES``) removed. Read with weights_only=True, so the
+    file cannot run code."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same advice
+        raise UserError(
+            f"config key originals.path: {path} cannot be read as a PyTorch weights file ({type(e).__name__}: "
+            f"{str(e)[:300]}); save it with torch.save(model.state_dict(), path)."
+        ) from e
+    if isinstance(obj, dict) and not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        inner = next((obj[k] for k in STATE_KEYS if isinstance(obj.get(k), dict)), None)
+        if inner is None:
+            raise UserError(
+                f"config key originals.path: {path} holds a dict with keys {sorted(map(str, obj))[:8]} but no "
+                f"state_dict under any of {list(STATE_KEYS)}; save the model's state_dict."
+            )
+        obj = inner
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise UserError(f"config key originals.path: {path} holds no state_dict of tensors; save model.state_dict().")
+    state = {}
+    for k, v in obj.items():
+        for p in PREFIXES:
+            k = k.removeprefix(p)
+        state[k] = v
+    return state
+
+
+def import_original_job(data_path, user_path, sha256: str, model_cfg: dict, seed: int, device: str, out_model) -> dict:
+    """A user's own original: their weights in the configured network, checked against the dataset
+    (every tensor's name and shape), with its accuracy on the training and test images in its sidecar
+    (the health table's "did it memorize?"); its identity is the file's content hash ``sha256``."""
+    if file_hash(user_path, length=64) != sha256:
+        raise UserError(f"config key originals.path: {user_path} changed after the workflow was planned; run it again.")
+    data = open_bundle(data_path)
+    model = build_model(model_cfg, data.num_classes, data.image_size)
+    state, own = read_state_dict(user_path), model.state_dict()
+    for k in own:  # older BatchNorm files lack the step counter, which no forward pass reads
+        if k.endswith("num_batches_tracked") and k not in state:
+            state[k] = own[k]
+    missing, extra = [k for k in own if k not in state], [k for k in state if k not in own]
+    wrong = [f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})" for k, v in own.items() if k in state
+             and state[k].shape != v.shape]  # fmt: skip
+    if missing or extra or wrong:
+        arch = f"{model_cfg.get('arch')} width {model_cfg.get('width')}"
+        problems = [
+            f"{label}: {', '.join(items[:3])}{' ...' if len(items) > 3 else ''}"
+            for label, items in (("missing", missing), ("not in the network", extra), ("wrong shape", wrong))
+            if items
+        ]
+        raise UserError(
+            f"config key originals.path: {user_path} does not fit the configured {arch} for {data.num_classes} "
+            f"classes of {data.image_size}px images ({'; '.join(problems)}); set model to the network it was "
+            "saved from."
+        )
+    model.load_state_dict(state)
+    dev = pick_device(device)
+    model = model.to(dev)
+    x_train, x_test = torch.from_numpy(data.train_x), torch.from_numpy(data.test_x)
+    final = {
+        "train_acc": accuracy(model, x_train, data.train_y, dev),
+        "test_acc": accuracy(model, x_test, data.test_y, dev),
+    }
+    meta = {
+        "kind": "original",
+        "seed": seed,
+        "model_seed": seed,
+        "model": model_cfg,
+        "train": None,
+        "imported_from": str(user_path),
+        "imported_sha256": sha256,
+        "num_classes": data.num_classes,
+        "image_size": data.image_size,
+        "config_hash": stable_hash({"model": model_cfg, "imported_sha256": sha256}),
+        "dataset_fingerprint": data.fingerprint(),
+        "split_hash": None,
+        "n_train": int(len(data.train_y)),
+        "epochs": 0,
+        "sample_steps": 0,
+        "final_accuracy": final,
+        "device": str(dev),
+        "host": platform.node(),
+    }
+    save_checkpoint(out_model, model, meta)
+    log.info("imported %s (sha256 %s) as the original: %s", user_path, sha256[:16], final)
     return meta
