@@ -1,5 +1,6 @@
-"""A toy unlearning method for tests/test_structure.py: plain fine-tuning on D_F with flipped labels,
-registered from outside the package to show that a method is one module and one registry line."""
+"""A toy unlearning method: plain fine-tuning on D_F with flipped labels, registered from outside the
+package (tests/test_structure.py: a method is one module and one registry line; tests/test_workflow.py
+installs it as a plugin package's module, found through the amunflow.methods entry point)."""
 
 from amunflow.unlearn import Part, fit
 

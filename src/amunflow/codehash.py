@@ -12,15 +12,26 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import importlib.util
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 
 
 def _module_path(name: str) -> Path:
-    """amunflow-relative dotted name -> file ("jobs.train" -> jobs/train.py, "methods" -> methods/__init__.py)."""
+    """amunflow-relative dotted name -> file ("jobs.train" -> jobs/train.py, "methods" -> methods/__init__.py);
+    a name that is no module of the package is looked up as an absolute one (a method plugin's module,
+    whose own file is then hashed; the amunflow code it calls is in the job's closure already)."""
     base = PACKAGE.joinpath(*name.split(".")) if name else PACKAGE
-    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+    path = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+    if not path.exists() and name:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            return Path(spec.origin)
+    return path
 
 
 @functools.cache

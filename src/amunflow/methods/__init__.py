@@ -225,4 +225,34 @@ REGISTRY: dict[str, Method] = {
     ),
 }
 
-__all__ = ["REGISTRY", "SETTINGS", "Method"]
+# Methods of other installed packages: an entry point in this group names a Method, e.g. in the
+# plugin's pyproject.toml `[project.entry-points."amunflow.methods"] flip = "my_lab.unlearning:FLIP"`
+# with FLIP = Method("my_lab.unlearning.flip", ...): validated, priced, tuned and tabled as ours.
+ENTRY_POINT_GROUP = "amunflow.methods"
+
+
+def _plugins() -> dict[str, Method]:
+    from importlib.metadata import entry_points
+
+    from .. import UserError
+
+    out = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        where = f"method plugin {ep.name!r} ({ep.value}, entry point group {ENTRY_POINT_GROUP})"
+        if ep.name in REGISTRY or ep.name in out:
+            raise UserError(f"{where}: the name {ep.name!r} is already registered; give the plugin's method another.")
+        try:
+            method = ep.load()
+        except Exception as e:  # noqa: BLE001 - whatever the plugin raises, the user is told which plugin
+            raise UserError(f"{where} cannot be loaded ({type(e).__name__}: {e}); fix or uninstall it.") from e
+        if not isinstance(method, Method):
+            raise UserError(f"{where} names a {type(method).__name__}, not an amunflow.methods.base.Method.")
+        if "." not in method.impl:
+            raise UserError(f"{where}: impl {method.impl!r} must be the absolute module name of its run and cost.")
+        out[ep.name] = method
+    return out
+
+
+REGISTRY.update(_plugins())
+
+__all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "SETTINGS", "Method"]
