@@ -25,6 +25,7 @@ include: "rules/inputs/sequential.smk"
 include: "rules/inputs/evaluate.smk"
 include: "rules/inputs/report.smk"
 include: "rules/inputs/ulira.smk"
+include: "rules/inputs/requests.smk"
 
 
 onstart:
@@ -49,6 +50,7 @@ localrules:
     ulira_shadow_split,
     ulira_table,
     difficulty,
+    request_report,
 
 
 include: "rules/data.smk"
@@ -60,6 +62,7 @@ include: "rules/sequential.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
 include: "rules/ulira.smk"
+include: "rules/requests.smk"
 
 
 rule all:
@@ -74,6 +77,7 @@ rule all:
         sequential_targets(),
         tuning_targets(),
         ulira_targets_all(),
+        request_targets(),
 
 
 check_report_ready(rules.all.input)
