@@ -1,0 +1,151 @@
+"""Distribution-level audits: is the unlearning *algorithm* indistinguishable from retraining, sample by
+sample, over its own randomness? Both compare, per forget example, the distribution of a score under
+N unlearned models with its distribution under N retrained models.
+
+* The NeurIPS 2023 unlearning challenge's per-example epsilon and forgetting quality F (Triantafillou
+  et al. 2024, "Are we making progress in unlearning?"), following the official scorer
+  ``google-deepmind/unlearning_evaluation``, ``metric.py`` (``_get_epsilons``,
+  ``_get_single_threshold_rates``, ``_get_double_threshold_rates``,
+  ``compute_forget_score_from_confs``): written here with numpy instead of CUDA tensors.
+* KLOM (Georgiev et al. 2024, "Attribute-to-delete"), following ``RoyRin/data-unlearning-bench``,
+  ``src/eval.py`` (``get_margin``, ``compute_binned_KL_div``, ``kl_from_margins``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+from scipy.special import logsumexp
+
+DELTA = 1e-05
+EPSILON_CAP = 50
+THRESHOLDS_PER_UNIT = 100
+
+
+def _rates(pos: np.ndarray, neg: np.ndarray, lo: np.ndarray, hi: np.ndarray | None):
+    """(tpr, fnr, fpr, tnr) per threshold over the models: a single threshold predicts positive at
+    ``c >= lo``; a double one predicts positive inside ``[lo, hi]``."""
+    if hi is None:
+        pp_pos, pp_neg = pos[:, None] >= lo[None], neg[:, None] >= lo[None]
+    else:
+        pp_pos = (lo[None] <= pos[:, None]) & (pos[:, None] <= hi[None])
+        pp_neg = (lo[None] <= neg[:, None]) & (neg[:, None] <= hi[None])
+    tpr, fpr = pp_pos.mean(0), pp_neg.mean(0)
+    return tpr, 1.0 - tpr, fpr, 1.0 - fpr
+
+
+def _single_thresholds(pos, neg):
+    both = np.concatenate([pos, neg])
+    n = int(math.ceil((both.max() - both.min()) * THRESHOLDS_PER_UNIT))
+    return np.linspace(both.min(), both.max(), n), None
+
+
+def _double_thresholds(pos, neg):
+    """The scorer's interval family, placed on the peakier of the two distributions (which then plays
+    the positive class): right ends from its minimum + width - 2 to its maximum + 2, left ends within
+    2 of right end - width, 100 per unit each, width the smaller spread."""
+    pos_diff, neg_diff = np.ptp(pos), np.ptp(neg)
+    width = neg_diff if pos_diff > neg_diff else pos_diff
+    if pos_diff >= neg_diff:
+        pos, neg = neg, pos
+    buffer = 2.0
+    lo_r, hi_r = pos.min() + width - buffer, pos.max() + buffer
+    right = np.linspace(lo_r, hi_r, int(math.ceil((hi_r - lo_r) * THRESHOLDS_PER_UNIT)))
+    n_left = int(math.ceil(2 * buffer * THRESHOLDS_PER_UNIT))
+    left = np.concatenate([np.linspace(r - width - buffer, r - width + buffer, n_left) for r in right])
+    return pos, neg, left, np.repeat(right, n_left)
+
+
+def example_epsilon(pos: np.ndarray, neg: np.ndarray, delta: float = DELTA) -> float:
+    """One forget example's epsilon from its scores under N models of each kind (``pos``: the kind
+    with the larger median), as the scorer's ``_get_epsilons``: the cap when one distribution's spread
+    is under 1% of the other's; per threshold of both families, inf where FPR = FNR = 0 (perfect
+    separation), no value where exactly one of them is 0 (too few models to say), else
+    max(log(1 - delta - FPR) - log FNR, log(1 - delta - FNR) - log FPR) clipped at 0; the example's
+    epsilon is the largest, clipped to [0, cap]. NaN where no threshold gives a value (the scorer stops
+    with an assertion there)."""
+    pos, neg = np.asarray(pos, dtype=np.float64), np.asarray(neg, dtype=np.float64)
+    pos_diff, neg_diff = np.ptp(pos), np.ptp(neg)
+    largest, smallest = max(pos_diff, neg_diff), min(pos_diff, neg_diff)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if smallest / largest < 0.01:
+            return float(EPSILON_CAP)
+    d_pos, d_neg, left, right = _double_thresholds(pos, neg)
+    rates = [_rates(d_pos, d_neg, left, right), _rates(pos, neg, *_single_thresholds(pos, neg))]
+    tpr, fnr, fpr, tnr = (np.concatenate([r[i] for r in rates]) for i in range(4))
+    eps = np.zeros(len(tpr))
+    eps[(fpr + fnr == 0) & (tpr + tnr == 2)] = np.inf
+    eps[(eps == 0) & (fpr * fnr == 0)] = np.nan
+    ok = eps == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.maximum(np.log(1 - delta - fpr) - np.log(fnr), np.log(1 - delta - fnr) - np.log(fpr))
+    eps[ok] = np.clip(value[ok], 0, None)
+    if np.isnan(eps).all():
+        return math.nan
+    return float(np.clip(np.nanmax(eps), 0, EPSILON_CAP))
+
+
+def epsilons(unlearned: np.ndarray, retrained: np.ndarray, delta: float = DELTA) -> np.ndarray:
+    """Per forget example, from (N models, n examples) scores of each kind (the scorer's logit-scaled
+    confidences): for each example, the kind with the larger median is the positive class."""
+    unlearned, retrained = np.asarray(unlearned, dtype=np.float64), np.asarray(retrained, dtype=np.float64)
+    if unlearned.shape != retrained.shape or unlearned.ndim != 2:
+        raise ValueError(f"scores must be (models, examples) of one shape, got {unlearned.shape} and {retrained.shape}")
+    retrain_pos = np.median(retrained, 0) > np.median(unlearned, 0)
+    pos = np.where(retrain_pos, retrained, unlearned)
+    neg = np.where(retrain_pos, unlearned, retrained)
+    return np.array([example_epsilon(pos[:, i], neg[:, i], delta) for i in range(pos.shape[1])])
+
+
+def forget_quality(eps: np.ndarray, n_models: int) -> float:
+    """F: the mean over examples of 2^-k for an epsilon in bucket k = [k/2, (k+1)/2), over the buckets
+    that end at or below ceil(ln(N - 1)) (what N models can resolve); 0 beyond them."""
+    max_eps = math.ceil(math.log(n_models - 1))
+    n_buckets = int(max_eps / 0.5)  # buckets [0, .5), [.5, 1), ... ending at or below max_eps
+    points = np.zeros(len(eps))
+    for i, e in enumerate(np.asarray(eps, dtype=np.float64)):
+        k = math.floor(e / 0.5) if math.isfinite(e) else n_buckets
+        points[i] = 0.5**k if k < n_buckets else 0.0
+    return float(points.mean()) if len(points) else math.nan
+
+
+def challenge_score(quality: float, ra: float, ra_retrain: float, ta: float, ta_retrain: float) -> float:
+    """The challenge's final score: F x RA / RA_retrain x TA / TA_retrain."""
+    return quality * (ra / ra_retrain) * (ta / ta_retrain)
+
+
+def margins(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """KLOM's margin: the correct class's logit minus the log-sum-exp of the other logits."""
+    logits = np.asarray(logits, dtype=np.float64)
+    rows = np.arange(len(logits))
+    others = logits.copy()
+    others[rows, labels] = -np.inf
+    return logits[rows, labels] - logsumexp(others, axis=1)
+
+
+def binned_kl(p: np.ndarray, q: np.ndarray, bins: int = 20, eps: float = 1e-5, clip: float = 100.0) -> float:
+    """KL(p || q) of two samples binned on ``bins`` equal bins over their joint range (values clipped
+    to +-clip; a single value gets a bin of width 1); q's empty bins where p has mass count as eps. As
+    the reference (np.digitize's half-open bins), a value equal to the range's maximum falls past the
+    last bin and is not counted."""
+    p, q = np.clip(p, -clip, clip), np.clip(q, -clip, clip)
+    start, end = min(p.min(), q.min()), max(p.max(), q.max())
+    if start >= end:
+        end = start + 1
+    edges = np.linspace(start, end, bins + 1)
+    p_counts = np.array([np.sum(np.digitize(p, edges) == i) for i in range(1, bins + 1)])
+    q_counts = np.array([np.sum(np.digitize(q, edges) == i) for i in range(1, bins + 1)])
+    p_probs = p_counts / p_counts.sum() if p_counts.sum() else np.zeros(bins)
+    q_probs = q_counts / q_counts.sum() if q_counts.sum() else np.zeros(bins)
+    q_safe = np.where(p_probs > 0, np.maximum(q_probs, eps), q_probs)
+    return float(stats.entropy(pk=p_probs, qk=q_safe))
+
+
+def klom(unlearned_margins: np.ndarray, oracle_margins: np.ndarray, **kw) -> np.ndarray:
+    """Per example, KL(unlearned margins || retrained margins) over the models, as ``kl_from_margins``."""
+    if np.shape(unlearned_margins) != np.shape(oracle_margins):
+        raise ValueError("margin arrays must have the same (models, examples) shape")
+    u, o = np.asarray(unlearned_margins), np.asarray(oracle_margins)
+    return np.array([binned_kl(u[:, i], o[:, i], **kw) for i in range(u.shape[1])])
