@@ -21,6 +21,7 @@ from amunflow.adversarial import load_for_forget_set
 from amunflow.checkpoint import load_model
 from amunflow.codehash import code_version
 from amunflow.data import CIFAR10_CLASSES, load_bundle
+from amunflow.io import file_hash
 from amunflow.methods import REGISTRY
 from amunflow.metrics import lira_scores, logit_scaled_confidence
 from amunflow.splits import load_split
@@ -494,10 +495,21 @@ def test_a_changed_source_rebuilds_the_bundle_and_is_not_served_from_the_cache(t
 
 
 def test_workflow_on_real_cifar_images(tmp_path, cifar_small_zip):
+    """Real images from a zip, with a random, a class-wise and a listed forget set (a deletion request
+    naming image paths and an index, tuned on a random set of its size)."""
+    with zipfile.ZipFile(cifar_small_zip) as zf:
+        dogs = sorted(n.removeprefix("cifar-small/") for n in zf.namelist() if "/train/dog/" in n)
+    request = tmp_path / "request.csv"
+    request.write_text("unlearn_idx\n" + "\n".join([*dogs[:4], "0", "199"]) + "\n")
     cfg = {
         "device": "cpu",
         "dataset": {"name": "imagefolder", "root": str(cifar_small_zip)},
-        "forget_sets": [{"kind": "random", "size": 20}, {"kind": "classes", "classes": ["cat"]}],
+        "forget_sets": [
+            {"kind": "random", "size": 20},
+            {"kind": "classes", "classes": ["cat"]},
+            {"kind": "list", "path": str(request)},
+        ],
+        "tuning": {"enabled": True, "grids": {"amun": {"lr": [0.01], "lr_step": [1], "mixture": ["full"]}}},
         "split_seeds": [3],
         "tuning_seed": 4,
         "model_seeds": [7],
@@ -523,6 +535,22 @@ def test_workflow_on_real_cifar_images(tmp_path, cifar_small_zip):
     assert meta["n_train"] == 180 and meta["final_accuracy"]["forget_acc"] == 0.0  # a class never seen
     hist = pd.read_csv(str(res / "models" / "original" / "seed7.history.csv"))
     assert hist["loss"].iloc[-1] < hist["loss"].iloc[0]
+    # the request: its images (the first four training dogs, ImageFolder's first and last training
+    # images), in its order; its tuning set a random draw of its size with the tuning seed
+    listed = load_split(res / "splits" / "list-request" / "seed0.h5")
+    source = data.attrs["train_source_index"][listed.forget]
+    assert source.tolist() == [100, 101, 102, 103, 0, 199] and set(data.train_y[listed.forget[:4]]) == {5}
+    tune = load_split(res / "splits" / "list-request" / "seed4.h5")
+    np.random.seed(4)
+    np.testing.assert_array_equal(tune.forget, np.random.choice(200, 6, replace=False))
+    # an edited request (same size) reruns its split and what depends on it, and no tuning; the same
+    # content written again reruns nothing
+    request.write_text("unlearn_idx\n" + "\n".join([*dogs[4:8], "0", "199"]) + "\n")
+    plan = dry_run(tmp_path / "run", path, cfg)
+    assert plan["make_split"] == 1 and plan["train_retrain"] == 1 and plan["unlearn"] == 2, plan
+    assert not {"prepare_dataset", "train_original", "tune_unlearn", "tune_evaluate"} & set(plan), plan
+    request.write_text("unlearn_idx\n" + "\n".join([*dogs[:4], "0", "199"]) + "\n")
+    assert dry_run(tmp_path / "run", path, cfg) == {}
 
 
 def test_killed_run_restarts_cleanly(tmp_path, tiny_config):
@@ -634,3 +662,155 @@ def test_ulira_on_a_tiny_dag(tmp_path):
     plan = plan_with(edited_copy(tmp_path / "edit", audit), SimpleNamespace(work=work, config=CONFIGS / "ulira.yaml"))
     assert plan["ulira_attack"] == 3 and plan["evaluate"] == 3, plan
     assert not [rule for rule in plan if rule.startswith(("ulira_shadow", "train", "unlearn", "make_split"))], plan
+
+
+PLUGIN_INIT = '''"""An out-of-tree method package: its registry line, found through the amunflow.methods entry point."""
+from amunflow.methods.base import Method
+
+FLIP = Method(
+    "mylab_unlearn.flip",
+    "flip: fine-tune on D_F with shifted labels",
+    params={"shift": {"type": "integer", "minimum": 1, "default": 1, "description": "label shift"}},
+)
+'''
+PLUGIN_RUN = (Path(__file__).parent / "toy_method.py").read_text()  # the toy method's run and cost
+
+
+def install_plugin(site: Path, entry_points: str = "[amunflow.methods]\nflip = mylab_unlearn:FLIP\n") -> dict:
+    """An installed distribution as pip leaves it (package + dist-info with entry_points.txt) in
+    ``site``; the environment that puts ``site`` on every process's path."""
+    (site / "mylab_unlearn").mkdir(parents=True)
+    (site / "mylab_unlearn" / "__init__.py").write_text(PLUGIN_INIT)
+    (site / "mylab_unlearn" / "flip.py").write_text(PLUGIN_RUN)
+    info = site / "mylab_unlearn-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mylab-unlearn\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(entry_points)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)}
+
+
+@pytest.mark.parametrize(
+    "entry_points,match",
+    [
+        ("[amunflow.methods]\namun = mylab_unlearn:FLIP\n", "the name 'amun' is already registered"),
+        ("[amunflow.methods]\nflip = mylab_unlearn:PLUGIN_RUN_MISSING\n", "cannot be loaded \\(AttributeError"),
+        ("[amunflow.methods]\nflip = mylab_unlearn.flip:run\n", "names a function, not an amunflow"),
+    ],
+)
+def test_a_broken_plugin_is_named(tmp_path, entry_points, match):
+    env = install_plugin(tmp_path / "site", entry_points)
+    proc = subprocess.run([sys.executable, "-c", "import amunflow.methods"], env=env, capture_output=True, text=True)
+    assert proc.returncode != 0 and re.search(match, proc.stderr), proc.stderr[-2000:]
+    assert "method plugin" in proc.stderr and "entry point group amunflow.methods" in proc.stderr
+
+
+def test_tiny_bring_your_own_list_model_and_method_at_once(tiny, tmp_path):
+    """A user's own folder (the workflow as a Snakemake module) with a deletion request (a forget list),
+    their own trained original (the tiny run's, saved as DataParallel leaves it) and their own method
+    (an installed plugin), all at once: each is used, the request gets its page, nothing is written
+    into this repository, and each edit reruns what depends on it and nothing else."""
+    env = install_plugin(tmp_path / "site")
+    trained, trained_meta = load_model(tiny.res / "models" / "original" / "seed1.pt")
+    state = trained.state_dict()
+    project = tmp_path / "my-study"
+    (project / "config").mkdir(parents=True)
+    (project / "models").mkdir()
+    torch.save(
+        {"epoch": 4, "state_dict": {f"module.{k}": v for k, v in state.items()}}, project / "models" / "mine.pth"
+    )
+    (project / "requests").mkdir()
+    request = [200, 7, 31, 150, 64, 99, 3, 18, 240, 120]
+    (project / "requests" / "r0412.csv").write_text("unlearn_idx\n" + "\n".join(map(str, request)) + "\n")
+    cfg = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+    cfg["forget_sets"] = [{"kind": "random", "size": 0.1}, {"kind": "list", "path": "requests/r0412.csv"}]
+    cfg["originals"] = {"path": "models/mine.pth"}
+    cfg["unlearn"]["methods"] = {"flip": {"shift": 2}, "ft": {"lr": 0.01}}
+    cfg["tuning"] = {"enabled": True, "grids": {"flip": {"lr": [0.01, 0.02]}, "ft": {"lr": [0.01]}}}
+    cfg["rmia"] = {"enabled": False}
+    cfg["evaluation"] = {"mia_column": "mis"}
+    (project / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
+    (project / "Snakefile").write_text(
+        'configfile: "config/config.yaml"\n\n\n'
+        f'module amunflow:\n    snakefile:\n        "{ROOT / "Snakefile"}"\n    config:\n        config\n\n\n'
+        "use rule * from amunflow\n"
+    )
+    repo = ["git", "status", "--porcelain", "--ignored"]
+    repo_before = subprocess.run(repo, cwd=ROOT, capture_output=True, text=True).stdout
+
+    def smk(*args, env=env, check=True):
+        cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
+        proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=900, env=env)
+        assert proc.returncode == 0 or not check, (proc.stdout + proc.stderr)[-4000:]
+        return proc
+
+    def dry(proc):
+        return job_counts(proc.stdout + proc.stderr)
+
+    bad = project / "config" / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"unlearn": {"methods": {"flip": {"shift": 0}}}}))
+    proc = smk("--configfile", "config/config.yaml", str(bad), "-n", check=False)
+    assert "unlearn.methods.flip.shift: 0 is less than the minimum of 1" in proc.stdout + proc.stderr
+    proc = smk()
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts["import_original"] == 1 and "train_original" not in counts and counts["request_report"] == 1
+    res = project / "results"
+    # the request: its own split in the file's order, tuned on a random draw of its size
+    data = load_bundle(res / "data" / "dataset.h5")
+    listed = load_split(res / "splits" / "list-r0412" / "seed0.h5", data.fingerprint())
+    assert listed.forget.tolist() == request and listed.attrs["list_sha256"]
+    # the original is the user's file, scored as ours
+    model, meta = load_model(res / "models" / "original" / "seed1.pt")
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
+    assert meta["final_accuracy"]["train_acc"] == pytest.approx(trained_meta["final_accuracy"]["train_acc"])
+    assert (
+        meta["imported_from"] == "models/mine.pth" and not (res / "models" / "original" / "seed1.history.csv").exists()
+    )
+    # the plugin's method ran from its registry line, tuned and tabled
+    side = sidecar(res, "flip", "forget_only", forget="list-r0412", split_seed=0)
+    assert side["hyper"]["shift"] == 2 and side["sample_steps"] == 2 * len(request)
+    assert side["source_checkpoint_hash"] == file_hash(res / "models" / "original" / "seed1.pt")
+    assert "flip" in (res / "tables" / "ranking.md").read_text()
+    assert side["hyper"]["lr"] in (0.01, 0.02)  # the tuning's selection from its grid
+    # the request's page: the checkpoints with their hashes, and each sample's fate under each model,
+    # which an independent forward pass of the flip checkpoint reproduces
+    page = (res / "requests" / "list-r0412.md").read_text()
+    assert "requests/r0412.csv" in page and "10 training images" in page
+    ckpt = res / "unlearn" / "flip" / "forget_only" / "list-r0412" / "split0" / "seed1" / "run1.pt"
+    assert f"{ckpt.relative_to(project)} | {side['content_sha256']}" in page
+    flip_model, _ = load_model(ckpt)
+    flip_model.eval()
+    with torch.no_grad():
+        pred = flip_model(torch.from_numpy(data.train_x[request]).float() / 255).argmax(1).numpy()
+    rows = [r for r in page.split("## Each sample")[1].splitlines() if r.startswith("| ") and r[2].isdigit()]
+    heads = [h.strip() for h in page.split("## Each sample")[1].splitlines()[2].strip("|").split("|")]
+    col = heads.index("flip forget_only")
+    fate = [float(r.strip("|").split("|")[col]) for r in rows]
+    assert fate == [float(p == y) for p, y in zip(pred, data.train_y[request], strict=True)]
+    assert "## The health checks that concern this request" in page and "random0.1" not in page
+    assert subprocess.run(repo, cwd=ROOT, capture_output=True, text=True).stdout == repo_before
+    again = smk()
+    assert job_counts(again.stdout + again.stderr) == {}  # a rerun does nothing
+    # an edited request (same size): its split and what follows, no tuning, not the original
+    (project / "requests" / "r0412.csv").write_text("unlearn_idx\n" + "\n".join(map(str, request[::-1])) + "\n")
+    plan = dry(smk("-n"))
+    assert plan["make_split"] == 1 and plan["unlearn"] == 3 and plan["request_report"] == 1, plan
+    assert not {"import_original", "tune_unlearn", "prepare_dataset"} & set(plan), plan
+    # the plugin's code: its runs (tuning points included), nothing else
+    (project / "requests" / "r0412.csv").write_text("unlearn_idx\n" + "\n".join(map(str, request)) + "\n")
+    flip = tmp_path / "site" / "mylab_unlearn" / "flip.py"
+    flip.write_text(flip.read_text().replace("return hp[", "return 1 * hp["))
+    plan = dry(smk("-n"))
+    # (a dry run also lists ft's runs: they wait on the selection, which reruns; a real run then finds
+    # their selected values unchanged and skips them)
+    assert plan["tune_unlearn"] == 2 * 2 * 2 and plan["unlearn"] in (2 * 2, 2 * 2 + 2), plan
+    assert not {"import_original", "make_split", "train_retrain"} & set(plan), plan
+    # the user's model file: the original and everything after it, not the dataset or the splits
+    torch.save(
+        {"state_dict": {k: v + 0.01 if v.is_floating_point() else v for k, v in state.items()}},
+        project / "models" / "mine.pth",
+    )
+    plan = dry(smk("-n"))
+    assert plan["import_original"] == 1 and not {"prepare_dataset", "make_split"} & set(plan), plan
+    # without the plugin installed: one sentence naming the method
+    proc = smk("-n", env=None, check=False)
+    assert proc.returncode != 0 and "unlearn.methods.flip" in proc.stdout + proc.stderr
