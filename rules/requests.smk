@@ -16,7 +16,7 @@ rule request_report:
     conda:
         "../envs/amunflow.yaml"
     params:
-        spec=request_spec,
+        spec=lambda w: list_spec(w.forget),
         others=lambda w: [f for f in EXP.forget_sets if f != w.forget],
         expect_split=lambda w: expect_split(w.forget, 0),
         code=code("requests", "request_report.py"),

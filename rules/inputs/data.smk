@@ -20,6 +20,12 @@ def split_spec(w):
         return canon(
             {"kind": "random", "size": EXP.list_size(w.forget), "tuning_for": w.forget}
         )
+    return list_spec(w.forget)
+
+
+def list_spec(forget):
+    """A list forget set's entry with its file's content hash: the split's and the request page's identity."""
+    spec = EXP.spec(forget)
     return canon({**spec, "sha256": list_sha256(spec["path"])})
 
 

@@ -21,11 +21,6 @@ def request_inputs(w):
     }
 
 
-def request_spec(w):
-    spec = EXP.spec(w.forget)
-    return canon({**spec, "sha256": list_sha256(spec["path"])})
-
-
 def request_targets():
     return [
         f"{RES}/requests/{f}.{e}"

@@ -372,6 +372,7 @@ class Experiment:
     def __init__(self, config: dict):
         self.config = config
         self.forget_sets = {forget_set_id(s): s for s in config["forget_sets"]}
+        self._list_sizes: dict[str, int] = {}
 
     def spec(self, forget_id: str) -> dict:
         return self.forget_sets[forget_id]
@@ -382,7 +383,9 @@ class Experiment:
 
     def list_size(self, forget_id: str) -> int:
         """The number of samples a list forget set names (its tuning set is a random set of as many)."""
-        return len(resolve_list(self.spec(forget_id), self.config["dataset"]))
+        if forget_id not in self._list_sizes:  # read once per plan, not once per job that asks
+            self._list_sizes[forget_id] = len(resolve_list(self.spec(forget_id), self.config["dataset"]))
+        return self._list_sizes[forget_id]
 
     def split_role(self, forget_id: str, seed: int) -> str:
         return "tuning" if self.spec(forget_id)["kind"] in TUNED and seed == self.config["tuning_seed"] else "eval"

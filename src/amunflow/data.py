@@ -236,16 +236,8 @@ def take_subset(data: ImageData, subset: int | None, test_subset: int | None, se
     the classes) then sees mixed batches, not one class at a time. ``train_source_index`` records where
     every stored image came from."""
     rs = np.random.RandomState(seed)
-
-    def pick(n_total, k, key):
-        if k is None:
-            return np.arange(n_total)
-        if not 0 < k <= n_total:
-            raise UserError(f"config key dataset.{key}: {k} is not in 1..{n_total}; choose a smaller subset or null.")
-        return np.sort(rs.choice(n_total, k, replace=False))
-
-    tr = pick(len(data.train_y), subset, "subset")
-    te = pick(len(data.test_y), test_subset, "test_subset")
+    tr = _pick(rs, len(data.train_y), subset, "subset")
+    te = _pick(rs, len(data.test_y), test_subset, "test_subset")
     order = "source"
     if class_blocked(data.train_y[tr]):
         tr = tr[rs.permutation(len(tr))]
@@ -258,6 +250,15 @@ def take_subset(data: ImageData, subset: int | None, test_subset: int | None, se
     out.attrs["train_source_index"] = tr
     out.attrs["test_source_index"] = te
     return out
+
+
+def _pick(rs: np.random.RandomState, n_total: int, k: int | None, key: str) -> np.ndarray:
+    """The sorted indices of a seeded subset of ``k`` of ``n_total`` (all of them for None)."""
+    if k is None:
+        return np.arange(n_total)
+    if not 0 < k <= n_total:
+        raise UserError(f"config key dataset.{key}: {k} is not in 1..{n_total}; choose a smaller subset or null.")
+    return np.sort(rs.choice(n_total, k, replace=False))
 
 
 def prepare(cfg: dict, out_path, progress_file=None, source_hash: str | None = None) -> ImageData:
@@ -421,10 +422,8 @@ def source_train_count(cfg: dict) -> tuple[int | None, list[str] | None]:
 
 
 def subset_train_index(n_total: int, subset: int | None, seed: int) -> np.ndarray:
-    """The source indices of the training images ``take_subset`` keeps (sorted; its first draw)."""
-    if not subset:
-        return np.arange(n_total)
-    return np.sort(np.random.RandomState(seed).choice(n_total, subset, replace=False))
+    """The source indices of the training images ``take_subset`` keeps (sorted): its first draw."""
+    return _pick(np.random.RandomState(seed), n_total, subset or None, "subset")
 
 
 class _PlainUnpickler(pickle.Unpickler):

@@ -19,7 +19,6 @@ problem is one sentence naming the file and the line.
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 
 from . import UserError
 from .data import imagefolder_train_files, source_train_count, subset_train_index
+from .io import file_hash
 from .schema import section
 
 INDEX_COLUMNS = ("unlearn_idx", "index", "path")
@@ -39,8 +39,7 @@ def list_name(spec: dict) -> str:
 
 def list_sha256(path) -> str:
     """sha256 of the list file's bytes (the split's identity: an edited list reruns what it feeds)."""
-    p = _existing(path)
-    return hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+    return file_hash(_existing(path))
 
 
 def read_entries(path, column: str | None = None) -> list[tuple[int | str, str]]:
