@@ -25,6 +25,7 @@ include: "rules/inputs/sequential.smk"
 include: "rules/inputs/evaluate.smk"
 include: "rules/inputs/report.smk"
 include: "rules/inputs/ulira.smk"
+include: "rules/inputs/epsilon.smk"
 include: "rules/inputs/requests.smk"
 
 
@@ -49,6 +50,8 @@ localrules:
     ulira_keep,
     ulira_shadow_split,
     ulira_table,
+    epsilon_audit,
+    epsilon_table,
     difficulty,
     request_report,
 
@@ -62,6 +65,7 @@ include: "rules/sequential.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
 include: "rules/ulira.smk"
+include: "rules/epsilon.smk"
 include: "rules/requests.smk"
 
 
@@ -77,6 +81,7 @@ rule all:
         sequential_targets(),
         tuning_targets(),
         ulira_targets_all(),
+        epsilon_targets(),
         request_targets(),
 
 

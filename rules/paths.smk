@@ -5,6 +5,7 @@ RES = "results"
 DATA = f"{RES}/data/dataset.h5"
 SEQ = f"{RES}/sequential"
 ULIRA = f"{RES}/ulira"
+EPS = f"{RES}/epsilon"
 
 
 def split_path(forget="{forget}", split_seed="{split_seed}"):
@@ -132,3 +133,24 @@ def ulira_path(
     split_seed="{split_seed}",
 ):
     return f"{ULIRA}/attack/{instance}/{setting}/{forget}/split{split_seed}.csv"
+
+
+def epsilon_scores_path(
+    instance="{instance}",
+    setting="{setting}",
+    forget="{forget}",
+    split_seed="{split_seed}",
+):
+    """The scores of one epsilon row's N models (instance retrain / reference: the N retrains every row
+    is judged against; retrain_again: the calibration row retrain's second set)."""
+    return f"{EPS}/scores/{instance}/{setting}/{forget}/split{split_seed}.npz"
+
+
+def epsilon_path(
+    instance="{instance}",
+    setting="{setting}",
+    forget="{forget}",
+    split_seed="{split_seed}",
+    ext=".csv",
+):
+    return f"{EPS}/audit/{instance}/{setting}/{forget}/split{split_seed}{ext}"

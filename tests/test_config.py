@@ -143,7 +143,19 @@ def test_the_baselines_overlay_merges_as_snakemake_merges_it():
         ),
         (
             lambda c: c.update(evaluation={"ulira": {"enabled": True, "methods": []}}),
-            r"config key evaluation\.ulira\.methods: U-LiRA is enabled with nothing to audit",
+            r"config key evaluation\.ulira\.methods: the stage is enabled with nothing to audit",
+        ),
+        (
+            lambda c: c.update(evaluation={"epsilon": {"enabled": True, "methods": []}}),
+            r"config key evaluation\.epsilon\.methods: the stage is enabled with nothing to audit",
+        ),
+        (
+            lambda c: c.update(evaluation={"epsilon": {"enabled": True, "methods": ["nosuch"]}}),
+            r"config key evaluation\.epsilon\.methods: 'nosuch' is not in unlearn\.methods",
+        ),
+        (
+            lambda c: c.update(evaluation={"epsilon": {"enabled": True, "n_models": 2}}),
+            r"evaluation\.epsilon\.n_models",
         ),
         (
             lambda c: c.update(sequential={"enabled": True, "methods": [], "adaptive": []}),

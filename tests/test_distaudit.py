@@ -61,12 +61,22 @@ def test_klom_margin_and_binned_kl_by_hand():
     np.testing.assert_allclose(
         margins(logits, np.array([0, 2])), [2 - math.log(math.e + 1), 1 - math.log(1 + math.e**3)]
     )
-    # 2 bins over [0, 2]: p counts [2, 1] and q [1, 2] (each sample's 2, the range's maximum, falls
-    # past the last bin in the reference); KL = 2/3 ln 2 + 1/3 ln 1/2
+    # 2 bins over [0, 2]: in the reference each sample's 2, the range's maximum, falls past the last bin:
+    # p counts [2, 1] and q [1, 2], KL = 2/3 ln 2 + 1/3 ln 1/2; counted in the last bin (the default):
+    # p [2, 2], q [1, 3], KL = 1/2 ln 2 + 1/2 ln 2/3
     p, q = np.array([0.0, 0.0, 1.0, 2.0]), np.array([0.0, 1.0, 1.0, 2.0])
-    assert binned_kl(p, q, bins=2) == pytest.approx(math.log(2) / 3)
+    assert binned_kl(p, q, bins=2, include_max=False) == pytest.approx(math.log(2) / 3)
+    assert binned_kl(p, q, bins=2) == pytest.approx(0.5 * math.log(2) + 0.5 * math.log(2 / 3))
     assert binned_kl(p, p, bins=2) == 0.0
-    # q empty where p has mass: that bin counts as eps
-    assert binned_kl(np.array([0.0, 0.0, 4.0]), np.array([3.0, 3.0, 4.0]), bins=2) == pytest.approx(math.log(1 / 1e-5))
-    per_example = klom(np.stack([p, p], 1), np.stack([q, p], 1), bins=2)
+    # q empty where p has mass: that bin counts as eps (scipy normalizes q to sum 1)
+    kl = binned_kl(np.array([0.0, 0.0, 4.0]), np.array([3.0, 3.0, 4.0]), bins=2, include_max=False)
+    assert kl == pytest.approx(math.log(1 / 1e-5))
+    kl = binned_kl(np.array([0.0, 0.0, 4.0]), np.array([3.0, 3.0, 4.0]), bins=2)
+    z = 1 + 1e-5
+    assert kl == pytest.approx(2 / 3 * math.log(2 / 3 / (1e-5 / z)) + 1 / 3 * math.log(1 / 3 / (1 / z)))
+    # N copies of one model above every retrain: all its mass at the maximum, undefined in the reference
+    assert math.isnan(binned_kl(np.full(4, 3.0), np.array([0.0, 1.0, 2.0, 2.5]), bins=2, include_max=False))
+    # bins [0, 1.5) and [1.5, 3]: q has half its mass in p's bin
+    assert binned_kl(np.full(4, 3.0), np.array([0.0, 1.0, 2.0, 2.5]), bins=2) == pytest.approx(math.log(2))
+    per_example = klom(np.stack([p, p], 1), np.stack([q, p], 1), bins=2, include_max=False)
     np.testing.assert_allclose(per_example, [math.log(2) / 3, 0.0])

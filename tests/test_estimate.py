@@ -80,6 +80,26 @@ def test_ulira_is_priced_shadow_by_shadow():
     assert not [r for r in estimate(off, 5000, 2000) if r["stage"].startswith("U-LiRA")]
 
 
+def test_epsilon_is_priced_by_the_models_it_adds():
+    """tests/configs/epsilon.yaml: N = 8 retrains and 8 more for the calibration row, of which the main run
+    trains seed 1's; 8 AMUN runs of which the main run is one; 128 of 160 images in D_R."""
+    cfg = validate_config(yaml.safe_load((ROOT / "tests" / "configs" / "epsilon.yaml").read_text()), check_data=False)
+    rows = {r["stage"]: r for r in estimate(cfg, 160, 64)}
+    assert rows["epsilon / KLOM retrains"]["jobs"] == 15
+    assert rows["epsilon / KLOM retrains"]["sample_steps"] == 15 * 12 * 128
+    # AMUN with D_R: 2 epochs over D_R, D_F and D_A, 7 runs beyond the main one
+    assert rows["epsilon / KLOM unlearning runs"] == {
+        "stage": "epsilon / KLOM unlearning runs",
+        "jobs": 7,
+        "sample_steps": 7 * 2 * (128 + 32 + 32),
+        "attack_grad_evals": 0,
+    }
+    no_again = dict(
+        cfg, evaluation=dict(cfg["evaluation"], epsilon=dict(cfg["evaluation"]["epsilon"], methods=["amun"]))
+    )
+    assert {r["stage"]: r for r in estimate(no_again, 160, 64)}["epsilon / KLOM retrains"]["jobs"] == 7
+
+
 def test_cli_prints_gpu_hours(capsys):
     main(["--configfile", str(ROOT / "config" / "paper.yaml"), "--images-per-s", "25000"])
     out = capsys.readouterr().out

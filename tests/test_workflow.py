@@ -17,11 +17,14 @@ import pytest
 import torch
 import yaml
 
+from amunflow import UserError
 from amunflow.adversarial import load_for_forget_set
+from amunflow.augment import to_float
 from amunflow.checkpoint import load_model
 from amunflow.codehash import code_version
 from amunflow.data import CIFAR10_CLASSES, load_bundle
 from amunflow.io import file_hash
+from amunflow.jobs.epsilon import audit_job
 from amunflow.methods import REGISTRY
 from amunflow.metrics import lira_scores, logit_scaled_confidence
 from amunflow.splits import load_split
@@ -662,6 +665,104 @@ def test_ulira_on_a_tiny_dag(tmp_path):
     plan = plan_with(edited_copy(tmp_path / "edit", audit), SimpleNamespace(work=work, config=CONFIGS / "ulira.yaml"))
     assert plan["ulira_attack"] == 3 and plan["evaluate"] == 3, plan
     assert not [rule for rule in plan if rule.startswith(("ulira_shadow", "train", "unlearn", "make_split"))], plan
+
+
+def _phi_and_right(path, x, y):
+    """An independent forward pass: the plain model in eval mode (no BatchNorm folding), the log-softmax's
+    true-class log-probability minus log(1 - p_y), and whether the argmax is right."""
+    model, _ = load_model(path)
+    model.eval()
+    with torch.no_grad():
+        logp = torch.log_softmax(model(to_float(torch.as_tensor(x), False)).double(), 1)
+    lp = logp[torch.arange(len(y)), torch.as_tensor(y)]
+    return (lp - torch.log1p(-lp.exp())).numpy(), (logp.argmax(1).numpy() == y)
+
+
+def test_epsilon_and_klom_on_a_tiny_dag(tmp_path):
+    """The epsilon / KLOM stage end to end (tests/configs/epsilon.yaml, N = 8): the rows' models are the
+    unlearn and retrain stages' own jobs with N distinct seeds, the scores an independent forward pass
+    gives, the calibration rows at their ends of the scale; a rerun does nothing, a damaged scores file
+    is refused, and adding a method runs only that method's models."""
+    work, cfg = tmp_path / "run", CONFIGS / "epsilon.yaml"
+    proc = snakemake(work, "--configfile", str(cfg))
+    counts = job_counts(proc.stdout + proc.stderr)
+    # 8 retrains + the calibration row's 8 more; AMUN's 8 runs and ft's one main run
+    assert counts["train_retrain"] == 16 and counts["unlearn"] == 9, counts
+    assert counts["epsilon_scores"] == 4 and counts["epsilon_audit"] == 3, counts
+    res = work / "results"
+    data = load_bundle(res / "data" / "dataset.h5")
+    split = load_split(res / "splits" / "random32" / "seed1.h5", data.fingerprint())
+    scores = {
+        name: np.load(str(res / "epsilon" / "scores" / name / "random32" / "split1.npz"))
+        for name in ("retrain/reference", "retrain_again/reference", "original/reference", "amun/with_retain")
+    }
+    first, second = scores["retrain/reference"]["seeds"], scores["retrain_again/reference"]["seeds"]
+    assert first.tolist() == [1, 0, 2, 3, 4, 5, 6, 7] and second.tolist() == list(range(8, 16))
+    amun_seeds = scores["amun/with_retain"]["seeds"].tolist()
+    assert len(set(amun_seeds)) == 8 and amun_seeds[0] == 1 * 1000003 + 1 * 1009 + 1  # the main run's seed first
+    assert len(set(scores["original/reference"]["seeds"].tolist())) == 1
+    x, y = np.concatenate([data.train_x, data.test_x]), np.concatenate([data.train_y, data.test_y])
+    ra = []
+    for k, m in enumerate(first):
+        path = res / "models" / "retrain" / "random32" / "split1" / f"seed{m}.pt"
+        phi, right = _phi_and_right(path, x, y)
+        if k < 2:
+            np.testing.assert_allclose(scores["retrain/reference"]["score"][k], phi, rtol=1e-3, atol=2e-3)
+        ra.append(100 * right[split.retain].mean())
+    phi, _ = _phi_and_right(
+        res / "unlearn" / "amun" / "with_retain" / "random32" / "split1" / "seed1" / "run3.pt", x, y
+    )
+    np.testing.assert_allclose(
+        scores["amun/with_retain"]["score"][amun_seeds.index(1000003 + 1009 + 3)], phi, rtol=1e-3, atol=2e-3
+    )
+    table = pd.read_csv(str(res / "tables" / "epsilon.csv")).set_index("method")
+    assert table.loc["retrain", "ra_retrain"] == pytest.approx(np.mean(ra))
+    for name in ("original", "retrain", "amun"):
+        setting = "with_retain" if name == "amun" else "reference"
+        eps = pd.read_csv(str(res / "epsilon" / "audit" / name / setting / "random32" / "split1.examples.csv"))
+        assert eps["index"].tolist() == split.forget.tolist()
+        # F by hand: buckets of 0.5 up to ceil(ln 7) = 2, i.e. k = 0..3 score 2^-k, beyond scores 0
+        k = np.floor(eps["eps"].to_numpy() / 0.5)
+        assert table.loc[name, "forget_quality"] == pytest.approx(np.where(k < 4, 0.5**k, 0).mean())
+    # no unlearning: N copies of one model, a zero spread the scorer caps; exact unlearning well below
+    assert table.loc["original", "eps_median"] == 50 and table.loc["original", "forget_quality"] == 0
+    assert table.loc["retrain", "forget_quality"] > 0.1 and table.loc["retrain", "eps_median"] < np.log(7)
+    klom = pd.read_csv(str(res / "tables" / "klom.csv")).set_index("method")
+    assert klom.loc["retrain", "klom_forget_p50"] < klom.loc["original", "klom_forget_p50"]
+    assert "resolves" in (res / "tables" / "epsilon.md").read_text()
+    assert "challenge eps (median)" in (res / "tables" / "difficulty.md").read_text()
+    again = snakemake(work, "--configfile", str(cfg))
+    assert job_counts(again.stdout + again.stderr) == {}
+    # a damaged scores file is refused when read, naming it
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(
+        (res / "epsilon" / "scores" / "amun" / "with_retain" / "random32" / "split1.npz").read_bytes()[:500]
+    )
+    with pytest.raises(UserError, match="bad.npz is missing or damaged"):
+        audit_job(
+            res / "data" / "dataset.h5",
+            res / "splits" / "random32" / "seed1.h5",
+            bad,
+            res / "epsilon" / "scores" / "retrain" / "reference" / "random32" / "split1.npz",
+            {"method": "amun"},
+            8,
+            tmp_path / "a.csv",
+            tmp_path / "a.examples.csv",
+        )
+    # ft joins the audit: its 7 further runs, its scores and row, the tables; no retrain, no other row
+    more = yaml.safe_load(cfg.read_text())
+    more["evaluation"]["epsilon"]["methods"].append("ft")
+    (tmp_path / "more.yaml").write_text(yaml.safe_dump(more))
+    proc = snakemake(work, "--configfile", str(tmp_path / "more.yaml"))
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts == {
+        "unlearn": 7,
+        "epsilon_scores": 1,
+        "epsilon_audit": 1,
+        "epsilon_table": 1,
+        "difficulty": 1,
+        "all": 1,
+    }, counts
 
 
 PLUGIN_INIT = '''"""An out-of-tree method package: its registry line, found through the amunflow.methods entry point."""

@@ -63,5 +63,16 @@ def difficulty_inputs(w):
         "arrays": [p.replace(".csv", ".npz") for p in all_metric_paths()],
         "data": DATA,
         "eps": sorted({a for a, _ in eps.values()} | {o for _, o in eps.values()}),
+        "challenge": list(difficulty_challenge_inputs().values()),
         **reference_inputs(),
+    }
+
+
+def difficulty_challenge_inputs():
+    """{"method/setting/forget/split seed/model seed": its per-example epsilon} of every epsilon row (the
+    first model seed's; original and retrain are the reference rows)."""
+    m0 = config["model_seeds"][0]
+    return {
+        f"{n}/{st}/{f}/{s}/{m0}": epsilon_path(n, st, f, s, ext=".examples.csv")
+        for n, st, f, s in EXP.epsilon_units()
     }

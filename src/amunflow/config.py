@@ -30,8 +30,9 @@ TUNED = (*DRAWN, "list")
 # the networks whose stages (amunflow.models.stages) CF-k and EU-k know
 STAGED_ARCHS = ("resnet18", "vgg19_bn")
 
-# U-LiRA's two calibration rows: no unlearning, and exact unlearning (a second retrain)
-ULIRA_CALIBRATION = ("original", "retrain")
+# the calibration rows of U-LiRA and of the epsilon / KLOM stage: no unlearning, and exact unlearning (a
+# second retrain)
+CALIBRATION = ("original", "retrain")
 
 # Keys that change how fast a job runs, not what it computes (up to float rounding): they are left
 # out of the rules' params, so changing them reruns nothing; the scripts read them from the config.
@@ -134,9 +135,6 @@ def _check_something_to_do(config: dict) -> None:
             f"config key tuning.model_seeds: {extra} is not in model_seeds {config['model_seeds']}, so an original "
             "would be trained for tuning alone; tune on models the experiment evaluates."
         )
-    ulira = config["evaluation"]["ulira"]
-    if ulira["enabled"] and not ulira["methods"]:
-        raise UserError("config key evaluation.ulira.methods: U-LiRA is enabled with nothing to audit; name a method.")
     q = config["sequential"]
     if q["enabled"] and not (q["methods"] or q["adaptive"]):
         raise UserError("config key sequential.methods: sequential requests are enabled with no method; name one.")
@@ -201,6 +199,7 @@ def _check(config: dict, check_data: bool) -> None:
     _check_sequential(config)
     _check_rmia_train(config)
     _check_ulira(config)
+    _check_audited(config, "epsilon")
     for i, spec in enumerate(config["forget_sets"]):
         bad = [c for c in spec.get("classes", []) if isinstance(c, str) and not re.fullmatch(r"[A-Za-z0-9._+]+", c)]
         if bad:
@@ -325,11 +324,22 @@ def _check_rmia_train(config: dict) -> None:
 def _check_ulira(config: dict) -> None:
     u = config["evaluation"]["ulira"]
     fill(copy.deepcopy(u["train"]), subschema("train"), "evaluation.ulira.train")
-    for name in u["methods"]:
-        if name not in ULIRA_CALIBRATION and name not in config["unlearn"]["methods"]:
+    _check_audited(config, "ulira")
+
+
+def _check_audited(config: dict, stage: str) -> None:
+    """evaluation.<stage>.methods names configured method instances or the calibration rows, and
+    something when the stage is on."""
+    q = config["evaluation"][stage]
+    if q["enabled"] and not q["methods"]:
+        raise UserError(
+            f"config key evaluation.{stage}.methods: the stage is enabled with nothing to audit; name a method."
+        )
+    for name in q["methods"]:
+        if name not in CALIBRATION and name not in config["unlearn"]["methods"]:
             raise UserError(
-                f"config key evaluation.ulira.methods: {name!r} is not in unlearn.methods (nor original or retrain); "
-                "add it there first."
+                f"config key evaluation.{stage}.methods: {name!r} is not in unlearn.methods (nor original or "
+                "retrain); add it there first."
             )
 
 
@@ -467,10 +477,46 @@ class Experiment:
             return []
         out = []
         for name in u["methods"]:
-            settings = ["reference"] if name in ULIRA_CALIBRATION else settings_of(self.config["unlearn"], name)
+            settings = ["reference"] if name in CALIBRATION else settings_of(self.config["unlearn"], name)
             out += [(name, st, f, s) for st in settings for f in self.forget_sets for s in self.split_seeds(f)]
         return out
+
+    def epsilon_units(self) -> list[tuple[str, str, str, int]]:
+        """(method instance or calibration row, setting, forget set, split seed) of every epsilon / KLOM
+        audit: each forget set's first split seed; the calibration rows' setting is "reference"."""
+        q = self.config["evaluation"]["epsilon"]
+        if not q["enabled"]:
+            return []
+        out = []
+        for name in q["methods"]:
+            settings = ["reference"] if name in CALIBRATION else settings_of(self.config["unlearn"], name)
+            out += [(name, st, f, self.split_seeds(f)[0]) for st in settings for f in self.forget_sets]
+        return out
+
+    def epsilon_runs(self) -> list[int]:
+        """The N unlearning runs of an epsilon row (of the first model seed's original): the configured runs
+        first, so that the main table's runs are among them."""
+        return _first_n(self.config["unlearn"]["runs"], self.config["evaluation"]["epsilon"]["n_models"])
+
+    def epsilon_retrain_seeds(self, again: bool = False) -> list[int]:
+        """The model seeds of the N retrains every epsilon row is judged against (the configured model seeds
+        first, so that the main table's retrains are among them), or of the calibration row retrain's
+        second set (the next N)."""
+        n = self.config["evaluation"]["epsilon"]["n_models"]
+        seeds = _first_n(self.config["model_seeds"], 2 * n)
+        return seeds[n:] if again else seeds[:n]
 
     def eval_units(self) -> list[tuple[str, int, int]]:
         """(forget set, split seed, model seed) for every evaluation run."""
         return [(f, s, m) for f in self.forget_sets for s in self.split_seeds(f) for m in self.config["model_seeds"]]
+
+
+def _first_n(given: list[int], n: int) -> list[int]:
+    """``given`` (in its order) followed by the smallest other non-negative integers, n in all."""
+    out = list(dict.fromkeys(int(v) for v in given))[:n]
+    v = 0
+    while len(out) < n:
+        if v not in out:
+            out.append(v)
+        v += 1
+    return out

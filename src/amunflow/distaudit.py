@@ -17,7 +17,10 @@ import math
 
 import numpy as np
 from scipy import stats
-from scipy.special import logsumexp
+
+# KLOM's margin (the correct class's logit minus the log-sum-exp of the others) is LiRA's logit-scaled
+# confidence, the challenge's score: one function serves all three
+from .metrics import logit_scaled_confidence as margins  # noqa: F401
 
 DELTA = 1e-05
 EPSILON_CAP = 50
@@ -116,27 +119,28 @@ def challenge_score(quality: float, ra: float, ra_retrain: float, ta: float, ta_
     return quality * (ra / ra_retrain) * (ta / ta_retrain)
 
 
-def margins(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """KLOM's margin: the correct class's logit minus the log-sum-exp of the other logits."""
-    logits = np.asarray(logits, dtype=np.float64)
-    rows = np.arange(len(logits))
-    others = logits.copy()
-    others[rows, labels] = -np.inf
-    return logits[rows, labels] - logsumexp(others, axis=1)
-
-
-def binned_kl(p: np.ndarray, q: np.ndarray, bins: int = 20, eps: float = 1e-5, clip: float = 100.0) -> float:
+def binned_kl(
+    p: np.ndarray, q: np.ndarray, bins: int = 20, eps: float = 1e-5, clip: float = 100.0, include_max: bool = True
+) -> float:
     """KL(p || q) of two samples binned on ``bins`` equal bins over their joint range (values clipped
-    to +-clip; a single value gets a bin of width 1); q's empty bins where p has mass count as eps. As
-    the reference (np.digitize's half-open bins), a value equal to the range's maximum falls past the
-    last bin and is not counted."""
+    to +-clip; a single value gets a bin of width 1); q's empty bins where p has mass count as eps.
+    The reference's np.digitize bins are half-open, so a value equal to the joint maximum falls past the
+    last bin and is not counted (``include_max=False``); by default it counts in the last bin (as
+    np.histogram): otherwise a sample whose values all equal the maximum, e.g. N copies of one model
+    above every retrain, has no mass and KL is undefined."""
     p, q = np.clip(p, -clip, clip), np.clip(q, -clip, clip)
     start, end = min(p.min(), q.min()), max(p.max(), q.max())
     if start >= end:
         end = start + 1
     edges = np.linspace(start, end, bins + 1)
-    p_counts = np.array([np.sum(np.digitize(p, edges) == i) for i in range(1, bins + 1)])
-    q_counts = np.array([np.sum(np.digitize(q, edges) == i) for i in range(1, bins + 1)])
+
+    def counts(x):
+        idx = np.digitize(x, edges)
+        if include_max:
+            idx[x == edges[-1]] = bins
+        return np.array([np.sum(idx == i) for i in range(1, bins + 1)])
+
+    p_counts, q_counts = counts(p), counts(q)
     p_probs = p_counts / p_counts.sum() if p_counts.sum() else np.zeros(bins)
     q_probs = q_counts / q_counts.sum() if q_counts.sum() else np.zeros(bins)
     q_safe = np.where(p_probs > 0, np.maximum(q_probs, eps), q_probs)

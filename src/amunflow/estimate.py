@@ -92,6 +92,7 @@ def estimate(config: dict, n_train: int, n_test: int) -> list[dict]:
             }
         )
     rows += _ulira_rows(config, exp, sizes, n_train)
+    rows += _epsilon_rows(config, exp, sizes, n_train)
     for r in rows:
         r.setdefault("attack_grad_evals", 0)
     return rows
@@ -129,6 +130,35 @@ def _ulira_rows(config: dict, exp: Experiment, sizes: dict, n_train: int) -> lis
             "stage": "U-LiRA shadow unlearning runs",
             "jobs": s * len(runs),
             "sample_steps": sum(s * _run_steps(u, n, st, sizes[f] // 2, half) for n, st, f in runs),
+        },
+    ]
+
+
+def _epsilon_rows(config: dict, exp: Experiment, sizes: dict, n_train: int) -> list[dict]:
+    """The epsilon / KLOM stage: per forget set, N retrains (2N with the calibration row retrain) and N
+    unlearning runs per audited method and setting, less those the main runs already train (the
+    configured model seeds' retrains and runs). Its scoring passes are inference only, not counted."""
+    units = exp.epsilon_units()
+    if not units:
+        return []
+    u = config["unlearn"]
+    e = config["train"]["epochs"]
+    pairs = sorted({(f, sd) for _, _, f, sd in units})
+    again = any(name == "retrain" for name, *_ in units)
+    seeds = exp.epsilon_retrain_seeds() + (exp.epsilon_retrain_seeds(again=True) if again else [])
+    new_retrains = [m for m in seeds if m not in config["model_seeds"]]
+    new_runs = [r for r in exp.epsilon_runs() if r not in u["runs"]]
+    runs = [(n, st, f) for n, st, f, _ in units if n not in ("original", "retrain")]
+    return [
+        {
+            "stage": "epsilon / KLOM retrains",
+            "jobs": len(new_retrains) * len(pairs),
+            "sample_steps": sum(len(new_retrains) * e * (n_train - sizes[f]) for f, _ in pairs),
+        },
+        {
+            "stage": "epsilon / KLOM unlearning runs",
+            "jobs": len(new_runs) * len(runs),
+            "sample_steps": sum(len(new_runs) * _run_steps(u, n, st, sizes[f], n_train) for n, st, f in runs),
         },
     ]
 

@@ -150,3 +150,17 @@ def tuning_curves(grid: pd.DataFrame, selected: pd.DataFrame, out_png) -> None:
         ax.set_title(f"{setting}, {forget} (ring: selected)", fontsize=9)
         ax.legend(fontsize=6, ncol=2)
     _save(fig, out_png)
+
+
+def epsilon_histograms(rows: dict[str, np.ndarray], n_models: int, out_png) -> None:
+    """One panel per epsilon row: the forget examples' epsilon in F's buckets of width 0.5, the last bar
+    everything past what N models resolve (ceil(ln(N - 1)))."""
+    top = float(np.ceil(np.log(n_models - 1)))
+    bins = np.append(np.arange(0, top + 0.25, 0.5), top + 0.5)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(6, 1.6 * len(rows) + 0.6), sharex=True, squeeze=False)
+    for ax, (name, eps) in zip(axes[:, 0], rows.items(), strict=True):
+        ax.hist(np.clip(eps[np.isfinite(eps)], 0, top + 0.25), bins=bins, color="#4472c4")
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    axes[-1, 0].set_xticks(bins[:-1], [f"{b:g}" for b in bins[:-2]] + [f">{top:g}"])
+    axes[-1, 0].set_xlabel(f"per-example epsilon (N = {n_models} models of each kind)")
+    _save(fig, out_png)

@@ -15,6 +15,7 @@ def main(smk, logfile):
         list(smk.input.get("refs", [])),
         smk.input.get("keep"),
         dict(smk.params.eps_inputs),
+        dict(zip(smk.params.challenge, smk.input.challenge, strict=True)),
         smk.params.bins,
         smk.output.table,
         smk.output.md,

@@ -42,11 +42,31 @@ def groups(values: np.ndarray, bins: int, name: str) -> pd.Series:
     return pd.Series([f"{name} [{c.left:.3g}, {c.right:.3g}]" for c in cut])
 
 
+def read_challenge(path) -> dict[int, float]:
+    """{training index: the challenge's epsilon} of an epsilon row's per-example file."""
+    try:
+        table = pd.read_csv(path)
+        return dict(zip(table["index"].astype(int).tolist(), table["eps"].astype(float).tolist(), strict=True))
+    except (OSError, KeyError, ValueError) as e:
+        raise UserError(f"per-example epsilon file {path} is missing or damaged ({e}); delete it and rerun.") from e
+
+
 def difficulty_job(
-    metric_csvs, data_path, ref_logits, keep_path, eps_inputs: dict, bins: int, out_csv, out_md, out_html
+    metric_csvs,
+    data_path,
+    ref_logits,
+    keep_path,
+    eps_inputs: dict,
+    challenge: dict,
+    bins: int,
+    out_csv,
+    out_md,
+    out_html,
 ):
     """One row per run, grouping and group; the Markdown / HTML table averages the runs of a method.
-    ``eps_inputs`` maps "forget/split_seed/model_seed" to (D_A path, original checkpoint)."""
+    ``eps_inputs`` maps "forget/split_seed/model_seed" to (D_A path, original checkpoint); ``challenge``
+    "method/setting/forget/split_seed/model_seed" to the epsilon stage's per-example file, whose median
+    over a group goes in the runs of that method, setting and unit."""
     data = open_bundle(data_path)
     mem = None
     if ref_logits:
@@ -75,11 +95,18 @@ def difficulty_job(
             by["eps"] = groups(np.array([eps[int(i)] for i in forget]), bins, "eps")
         if mem is not None:
             by["memorization"] = groups(mem[forget], bins, "mem")
+        ckey = f"{ident['method']}/{ident['setting']}/{key}"
+        if ckey in challenge and not isinstance(challenge[ckey], dict):
+            challenge[ckey] = read_challenge(challenge[ckey])
+        ceps = challenge.get(ckey)
+        if ceps is not None and set(ceps) != set(forget.tolist()):
+            raise UserError(f"the per-example epsilon of {ckey} is not on this run's forget set; rerun the workflow.")
         for grouping, labels in by.items():
             for label in dict.fromkeys(labels):
                 idx = forget[(labels == label).to_numpy()]
                 row = {k: ident[k] for k in ("method", "setting", "forget", "split_seed", "model_seed", "run")}
                 row.update(grouping=grouping, group=label, n=len(idx), ua=100 * float(arrays["correct"][idx].mean()))
+                row["challenge_eps"] = np.nan if ceps is None else float(np.median([ceps[int(i)] for i in idx]))
                 for arr, col in SCORES.items():
                     s = arrays[arr] if arr in arrays else np.full(1, np.nan)
                     row[col] = np.nan if np.isnan(s).all() else 100 * auc_of(s[idx], s[test])
@@ -99,7 +126,8 @@ DIFFICULTY_NOTE = (
     "D_F split into quantile groups by each sample's eps in D_A (the L2 radius at which the original's "
     "prediction first flipped: small = near the decision boundary) and by its memorization score (the "
     "reference models' accuracy on it when in their training half minus when not). Per group: UA and "
-    "the RMIA and LiRA (online) AUCs with the group as members against D_T; means over the runs."
+    "the RMIA and LiRA (online) AUCs with the group as members against D_T; means over the runs. With "
+    "the epsilon stage on, the group's median per-example epsilon of the unlearning challenge (tables/epsilon.md)."
 )
 
 
@@ -107,9 +135,13 @@ def render_difficulty(table: pd.DataFrame) -> tuple[str, str]:
     if table.empty:
         return "No groups (no D_A and no reference models).\n", "<p>No groups.</p>\n"
     keys = ["forget", "grouping", "group", "method", "setting"]
-    agg = table.groupby(keys, sort=False)[["n", "ua", "rmia_auc", "lira_online_auc"]].mean().reset_index()
+    cols = ["n", "ua", "rmia_auc", "lira_online_auc"] + (
+        ["challenge_eps"] if table["challenge_eps"].notna().any() else []
+    )
+    agg = table.groupby(keys, sort=False)[cols].mean().reset_index()
     agg["n"] = agg["n"].round().astype(int).astype(str)
     heads = ["forget set", "grouping", "group", "method", "setting", "n", "UA", "RMIA AUC", "LiRA AUC"]
+    heads += ["challenge eps (median)"] if "challenge_eps" in cols else []
 
     def fmt(v):
         return v if isinstance(v, str) else ("–" if pd.isna(v) else f"{v:.1f}")
