@@ -135,7 +135,7 @@ rule difficulty:
         "../envs/amunflow.yaml"
     params:
         eps_inputs=difficulty_eps_inputs(),
-        challenge=lambda w: list(difficulty_challenge_inputs()),
+        challenge=list(difficulty_challenge_inputs()),
         bins=config["evaluation"]["difficulty_bins"],
         code=code("difficulty", "difficulty.py"),
     script:

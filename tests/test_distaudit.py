@@ -80,3 +80,49 @@ def test_klom_margin_and_binned_kl_by_hand():
     assert binned_kl(np.full(4, 3.0), np.array([0.0, 1.0, 2.0, 2.5]), bins=2) == pytest.approx(math.log(2))
     per_example = klom(np.stack([p, p], 1), np.stack([q, p], 1), bins=2, include_max=False)
     np.testing.assert_allclose(per_example, [math.log(2) / 3, 0.0])
+
+
+def _scorer_loop(pos, neg, delta=DELTA):
+    """A written-out copy of the scorer's per-example loop (metric.py): every threshold of both families
+    one at a time, the models counted elementwise."""
+    pos_diff, neg_diff = np.ptp(pos), np.ptp(neg)
+    if min(pos_diff, neg_diff) / max(pos_diff, neg_diff) < 0.01:
+        return float(EPSILON_CAP)
+    both = np.concatenate([pos, neg])
+    singles = [(t, None) for t in np.linspace(both.min(), both.max(), math.ceil(np.ptp(both) * 100))]
+    width = min(pos_diff, neg_diff)
+    p2, n2 = (neg, pos) if pos_diff >= neg_diff else (pos, neg)
+    rights = np.linspace(p2.min() + width - 2, p2.max() + 2, math.ceil((p2.max() + 2 - (p2.min() + width - 2)) * 100))
+    doubles = [(left, r) for r in rights for left in np.linspace(r - width - 2, r - width + 2, 400)]
+    best = []
+    for family, (p, n) in ((singles, (pos, neg)), (doubles, (p2, n2))):
+        for lo, hi in family:
+            hit_p = [(x >= lo) if hi is None else (lo <= x <= hi) for x in p]
+            hit_n = [(x >= lo) if hi is None else (lo <= x <= hi) for x in n]
+            tpr, fpr = sum(hit_p) / len(p), sum(hit_n) / len(n)
+            fnr, tnr = 1 - tpr, 1 - fpr
+            if fpr == 0 and fnr == 0 and tpr + tnr == 2:
+                best.append(math.inf)
+            elif fpr == 0 or fnr == 0:
+                continue
+            else:
+                # the scorer's nanmax of the two terms: a log of a non-positive number is no term
+                terms = [
+                    math.log(1 - delta - a) - math.log(b) for a, b in ((fpr, fnr), (fnr, fpr)) if 1 - delta - a > 0
+                ]
+                if terms:
+                    best.append(max(max(terms), 0.0))
+    return min(max(best), EPSILON_CAP) if best else math.nan
+
+
+def test_example_epsilon_matches_the_scorer_loop_written_out():
+    """The binary-search counts give the elementwise loop's epsilon on random examples of N = 6 models,
+    overlapping, shifted, and one narrow inside a wide one."""
+    rng = np.random.RandomState(0)
+    cases = [
+        (rng.normal(0, 1, 6), rng.normal(0, 1, 6)),
+        (rng.normal(1.5, 1, 6), rng.normal(0, 1, 6)),
+        (rng.normal(0, 0.3, 6), rng.normal(0, 2, 6)),
+    ]
+    for pos, neg in cases:
+        assert example_epsilon(pos, neg) == pytest.approx(_scorer_loop(pos, neg), abs=1e-9)

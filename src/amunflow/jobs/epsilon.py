@@ -116,8 +116,9 @@ def audit_job(
     n_train, n_test = len(data.train_y), len(data.test_y)
     u = load_scores(row_scores, split, n_train, n_train + n_test, n_models)
     r = load_scores(ref_scores, split, n_train, n_train + n_test, n_models)
-    if len(set(r["seeds"].tolist())) != n_models:
-        raise UserError(f"scores file {ref_scores}: the retrains' seeds {r['seeds'].tolist()} repeat; rerun.")
+    for path, s, what in ((ref_scores, r, "retrains"), (row_scores, u, "models")):
+        if len(set(s["seeds"].tolist())) != n_models and not (s is u and ident["method"] == "original"):
+            raise UserError(f"scores file {path}: the {what}' seeds {s['seeds'].tolist()} repeat; rerun.")
     if set(u["seeds"].tolist()) & set(r["seeds"].tolist()) and ident["method"] == "retrain":
         raise UserError(f"scores file {row_scores}: the second retrains share seeds with the first; rerun.")
     parts = {"forget": split.forget, "retain": split.retain, "test": n_train + np.arange(n_test)}
@@ -186,9 +187,21 @@ def _write(rows: pd.DataFrame, cols: list[str], heads: list[str], note: str, out
         tmp.write_text(f"<table>{head}{cells}</table>\n<p>{note}</p>\n")
 
 
+def _read_row(path) -> pd.DataFrame:
+    """One audit's row, refused (naming the file) unless it is one complete row."""
+    try:
+        row = pd.read_csv(path)
+    except (OSError, ValueError) as e:
+        raise UserError(f"epsilon audit {path} is missing or damaged ({e}); delete it and rerun the workflow.") from e
+    need = ["method", "setting", "forget", "n_models", "forget_quality", "score"]
+    if len(row) != 1 or any(c not in row or row[c].isna().any() for c in need):
+        raise UserError(f"epsilon audit {path} is not one complete row; delete it and rerun the workflow.")
+    return row
+
+
 def table_job(csvs, example_csvs, out: dict, out_plot) -> pd.DataFrame:
     """Every row in tables/epsilon.* and tables/klom.* (csv, Markdown, HTML) and the epsilon histograms."""
-    rows = pd.concat([pd.read_csv(p) for p in csvs], ignore_index=True)
+    rows = pd.concat([_read_row(p) for p in csvs], ignore_index=True)
     key = ["method", "setting", "forget", "split_seed", "n_models"]
     eps_cols = [
         "forget_quality",
