@@ -1,4 +1,4 @@
-"""The baselines beyond the paper's (NG+, SCRUB, SSD, Bad Teacher, UNSIR, CF-k, EU-k): behaviour on a
+"""The baselines beyond the paper's (NG+, SCRUB, SSD, Bad Teacher, UNSIR, CF-k, EU-k, SFR-on): behaviour on a
 tiny trained model, and written-out reference computations where the method is a formula."""
 
 import copy
@@ -15,13 +15,14 @@ from amunflow.methods.bad_teacher import incompetent_teacher, kl_mean
 from amunflow.methods.cfk import last_k
 from amunflow.methods.euk import reinitialize
 from amunflow.methods.scrub import distill_kl
+from amunflow.methods.sfron import adaptive_ce
 from amunflow.methods.unsir import channel_stats, error_maximizing_noise
 from amunflow.models import build_model
 from amunflow.unlearn import AccessError
 
 from .test_methods import make_run, setup  # noqa: F401  (setup is a fixture)
 
-NEW = ["ngplus", "scrub", "ssd", "bad_teacher", "unsir", "cfk", "euk"]
+NEW = ["ngplus", "scrub", "ssd", "bad_teacher", "unsir", "cfk", "euk", "sfron"]
 
 
 def images(data, idx):
@@ -481,3 +482,68 @@ def test_retain_only_methods_refuse_forget_only(setup, method):  # noqa: F811
     cfg["methods"]["z"]["forget_only"] = {"lr": 0.1}
     with pytest.raises(UserError, match=r"unlearn\.methods\.z\.forget_only: .*needs the retain set"):
         resolve_hyper(cfg, "z", "forget_only")
+
+
+def test_sfron_is_the_authors_written_out_loop(setup):  # noqa: F811
+    """Classification/unlearn/sfron.py written out on batches that hold the whole of D_F and D_R (order-free),
+    unaugmented: the Fisher-ratio mask from the original in eval mode, then per iteration a masked, clipped
+    forget step every forget_freq-th (AdaptiveLoss ascended, alpha on its cosine) and a plain CE step on
+    D_R, one SGD optimizer, CosineAnnealingLR(T_max=iters) stepped every iteration, BN in train mode."""
+    data, model, forget, retain, _ = setup
+    lr, iters, freq, alpha0, max_norm, lambd = 0.02, 7, 3, 2.0, 0.5, 0.5
+    run = make_run(
+        setup, "sfron", lr=lr, iters=iters, forget_freq=freq, forget_alpha=alpha0, max_norm=max_norm, lambd=lambd,
+        batch_size=256, crop_padding=0, flip=False,
+    )  # fmt: skip
+    ref = copy.deepcopy(run.model)
+    xf, yf = images(data, forget), torch.as_tensor(data.train_y[forget]).long()
+    xr, yr = images(data, retain), torch.as_tensor(data.train_y[retain]).long()
+    ref.eval()
+    fisher = []
+    for x, y in ((xf, yf), (xr, yr)):
+        ref.zero_grad()
+        F.cross_entropy(ref(x), y).backward()
+        fisher.append({n: p.grad.detach() ** 2 for n, p in ref.named_parameters()})
+    mask = {n: (fisher[0][n] + 1e-15) / (fisher[1][n] + 1e-15) >= 1.0 for n in fisher[0]}
+    opt = torch.optim.SGD(ref.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=iters)
+    ref.train()
+    for step in range(iters):
+        if step % freq == 0:
+            alpha = alpha0 * (1 + math.cos(math.pi * step / iters)) / 2
+            losses = F.cross_entropy(ref(xf), yf, reduction="none")
+            coef = 1 / (losses.detach() ** lambd + 1e-15)
+            loss = -((coef / coef.sum()) * losses * len(yf)).mean()
+            opt.zero_grad()
+            (alpha * loss).backward()
+            for n, p in ref.named_parameters():
+                p.grad *= mask[n]
+            torch.nn.utils.clip_grad_norm_(ref.parameters(), max_norm)
+            opt.step()
+        opt.zero_grad()
+        F.cross_entropy(ref(xr), yr).backward()
+        opt.step()
+        sched.step()
+    REGISTRY["sfron"].run(run)
+    assert_same_state(run.model, ref)
+    hp = run.hp.__dict__ | run.hp.extra
+    assert run.stats["sample_steps"] + run.stats["extra_grad_evals"] == REGISTRY["sfron"].cost(
+        "with_retain", hp, 40, 200
+    )
+    assert 0 < sum(float(m.sum()) for m in mask.values()) < sum(m.numel() for m in mask.values())  # a real mask
+
+
+def test_sfron_adaptive_loss_weighs_well_fit_samples_more():
+    out = torch.tensor([[4.0, 0.0], [0.5, 0.0], [0.0, 1.0]])
+    y = torch.tensor([0, 0, 0])
+    losses = F.cross_entropy(out, y, reduction="none")
+    w = losses**-0.5 / (losses**-0.5).sum()
+    assert float(adaptive_ce(out, y, 0.5)) == pytest.approx(float((w * losses).sum()), rel=1e-6)
+    assert w[0] > w[1] > w[2]  # the best-fit sample (lowest loss) weighs most
+
+
+def test_sfron_cost_counts_cycled_batches():
+    # 40 forget / 200 retain images in batches of 64: D_R passes are [64, 64, 64, 8], D_F passes [40];
+    # 7 iterations take D_R batches 64 x 3 + 8 + 64 x 3, forget steps at 0, 3, 6 take 40 each
+    hp = {"batch_size": 64, "iters": 7, "forget_freq": 3}
+    assert REGISTRY["sfron"].cost("with_retain", hp, 40, 200) == 240 + (64 * 3 + 8 + 64 * 3) + 3 * 40

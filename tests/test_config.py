@@ -55,7 +55,8 @@ def test_the_baselines_overlay_merges_as_snakemake_merges_it():
     update_config(theirs, overlay)
     assert ours == theirs
     cfg = validate_config(ours, check_data=False)
-    assert set(REGISTRY) <= {m.get("method", i) for i, m in cfg["unlearn"]["methods"].items()}
+    newer = validate_config(merge_config(copy.deepcopy(ours), load_config_file(ROOT / "config" / "newer.yaml")), False)
+    assert set(REGISTRY) <= {m.get("method", i) for i, m in newer["unlearn"]["methods"].items()}  # every method
     assert cfg["unlearn"]["methods"]["amun"] == base["unlearn"]["methods"]["amun"]  # kept, not replaced
     assert cfg["tuning"]["methods"] == []  # all fifteen tuned, each over its own grid
     assert set(cfg["tuning"]["grids"]) == set(cfg["unlearn"]["methods"])

@@ -162,6 +162,25 @@ LAST_K = {
     },
 }
 
+SFRON = {
+    "iters": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 1500,
+        "description": "iterations, each one D_R step (the reference's n_iters for CIFAR-10 10%: 4.3 passes over D_R)",
+    },
+    "forget_freq": {"type": "integer", "minimum": 1, "default": 5, "description": "a forget step every this many"},
+    "forget_alpha": {"type": "number", "minimum": 0, "default": 25.0, "description": "forget loss weight at step 0"},
+    "max_norm": {"type": "number", "exclusiveMinimum": 0, "default": 7.0, "description": "forget steps' grad clip"},
+    "lambd": {"type": "number", "minimum": 0, "default": 0.5, "description": "adaptive weights' exponent (lambda)"},
+    "threshold": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "default": 1.0,
+        "description": "the mask keeps entries whose D_F / D_R squared-gradient ratio is at least this (gamma)",
+    },
+}
+
 LAST_K_RECIPE = {"lr": 0.01, "momentum": 0.0, "weight_decay": 0.0, "batch_size": 256}  # Deep Unlearn's plain SGD
 
 REGISTRY: dict[str, Method] = {
@@ -222,6 +241,13 @@ REGISTRY: dict[str, Method] = {
         settings=WITH_RETAIN,
         params=LAST_K,
         recipe=LAST_K_RECIPE,
+    ),
+    "sfron": Method(
+        "sfron",
+        "SFR-on: masked, clipped adaptive ascent on D_F amid descent on D_R",
+        settings=WITH_RETAIN,
+        params=SFRON,
+        recipe={"lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128},  # its CIFAR-10 10% values
     ),
 }
 
