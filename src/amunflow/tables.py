@@ -5,6 +5,7 @@ table."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import math
 import re
@@ -15,10 +16,35 @@ import pandas as pd
 from . import UserError
 from .audits import ID_COLUMNS, METRIC_COLUMNS
 from .gaps import NOT_UNLEARNED, PROGRESS_COLUMNS, verdict
-from .io import verify_csv
+from .io import atomic_path, verify_csv
 
 TABLE_COLUMNS = [("unlearn_acc", "UA"), ("retain_acc", "RA"), ("test_acc", "TA")]
 IDENTITY = ["method", "setting", "forget", "split_seed", "model_seed", "run"]
+
+
+def md_table(heads, rows) -> str:
+    """A Markdown table of string cells."""
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def html_table(heads, rows, escape: bool = False) -> str:
+    """An HTML table of string cells (``escape``: HTML-escape them, for text from the user's files)."""
+    esc = html.escape if escape else str
+    head = "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in heads) + "</tr>"
+    return (
+        f"<table>{head}"
+        + "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>" for r in rows)
+        + "</table>"
+    )
+
+
+def write_table(heads, rows, note: str, out_md, out_html) -> None:
+    """One table as Markdown and as HTML, each followed by ``note``."""
+    with atomic_path(out_md) as tmp:
+        tmp.write_text(md_table(heads, rows) + "\n\n" + note + "\n")
+    with atomic_path(out_html) as tmp:
+        tmp.write_text(html_table(heads, rows) + f"\n<p>{note}</p>\n")
 
 
 def read_runs(paths) -> pd.DataFrame:
@@ -216,11 +242,8 @@ def render_cost(table: pd.DataFrame, kind: str) -> str:
     cols = list(table.columns)
     rows = [[str(v) if i < 4 else fmt(v) for i, v in enumerate(r)] for r in table.itertuples(index=False)]
     if kind == "md":
-        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] + ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines + ["", COST_NOTE]) + "\n"
-    head = "<tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"
-    body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in rows)
-    return f"<table>{head}{body}</table>\n<p>{COST_NOTE}</p>\n"
+        return md_table(cols, rows) + "\n\n" + COST_NOTE + "\n"
+    return html_table(cols, rows) + f"\n<p>{COST_NOTE}</p>\n"
 
 
 RANKING_NOTE = (
@@ -256,16 +279,9 @@ def render_ranking(ranking: pd.DataFrame, level: float, kind: str) -> str:
         ]  # fmt: skip
         head = ("method", "gap", f"{level:.0%} interval", "P(lowest)", "closed: UA", "closed: MIA")
         if kind == "md":
-            lines = [f"**{setting}, {forget}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-            lines += ["| " + " | ".join(r) + " |" for r in rows]
-            blocks.append("\n".join(lines))
+            blocks.append(f"**{setting}, {forget}**\n\n" + md_table(head, rows))
         else:
-            cells = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in rows)
-            blocks.append(
-                f"<h4>{setting}, {forget}</h4><table><tr>"
-                + "".join(f"<th>{h}</th>" for h in head)
-                + f"</tr>{cells}</table>"
-            )
+            blocks.append(f"<h4>{setting}, {forget}</h4>" + html_table(head, rows))
     sep = "\n\n" if kind == "md" else "\n"
     note = RANKING_NOTE if kind == "md" else f"<p>{RANKING_NOTE}</p>"
     return sep.join(blocks) + sep + note + "\n"
@@ -313,11 +329,8 @@ def render_audits(agg: pd.DataFrame, kind: str) -> str:
             for _, r in g.iterrows()
         ]  # fmt: skip
         if kind == "md":
-            lines = [f"**{forget}**", "", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-            blocks.append("\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]))
+            blocks.append(f"**{forget}**\n\n" + md_table(heads, rows))
         else:
-            cells = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in rows)
-            head = "".join(f"<th>{h}</th>" for h in heads)
-            blocks.append(f"<h4>{forget}</h4><table><tr>{head}</tr>{cells}</table>")
+            blocks.append(f"<h4>{forget}</h4>" + html_table(heads, rows))
     sep = "\n\n" if kind == "md" else "\n"
     return sep.join(blocks) + sep + (AUDITS_NOTE if kind == "md" else f"<p>{AUDITS_NOTE}</p>") + "\n"

@@ -14,7 +14,7 @@ from .. import UserError
 from ..io import atomic_path, file_hash
 from ..metrics import auc_of
 from ..splits import memorization_scores
-from ..tables import read_runs
+from ..tables import html_table, md_table, read_runs
 from .inputs import open_bundle, open_keep, open_reference_logits
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,5 @@ def render_difficulty(table: pd.DataFrame) -> tuple[str, str]:
         return v if isinstance(v, str) else ("–" if pd.isna(v) else f"{v:.1f}")
 
     body = [[fmt(v) for v in r] for r in agg.itertuples(index=False)]
-    md = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)] + ["| " + " | ".join(r) + " |" for r in body]
-    head = "<tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"
-    cells = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in body)
-    return "\n".join(md + ["", DIFFICULTY_NOTE]) + "\n", f"<table>{head}{cells}</table>\n<p>{DIFFICULTY_NOTE}</p>\n"
+    md = md_table(heads, body) + "\n\n" + DIFFICULTY_NOTE + "\n"
+    return md, html_table(heads, body) + f"\n<p>{DIFFICULTY_NOTE}</p>\n"

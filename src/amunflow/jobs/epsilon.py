@@ -23,6 +23,7 @@ from ..distaudit import challenge_score, epsilons, forget_quality, klom
 from ..io import atomic_path
 from ..metrics import logit_scaled_confidence
 from ..predict import predict_logits
+from ..tables import write_table
 from .inputs import open_bundle, open_model, open_split
 
 log = logging.getLogger(__name__)
@@ -178,13 +179,7 @@ def _write(rows: pd.DataFrame, cols: list[str], heads: list[str], note: str, out
         [str(v) if not isinstance(v, float) else ("–" if np.isnan(v) else f"{v:.2f}") for v in r]
         for r in rows[cols].itertuples(index=False)
     ]
-    with atomic_path(out_md) as tmp:
-        lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-        tmp.write_text("\n".join(lines + ["| " + " | ".join(r) + " |" for r in body] + ["", note]) + "\n")
-    with atomic_path(out_html) as tmp:
-        head = "<tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"
-        cells = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in body)
-        tmp.write_text(f"<table>{head}{cells}</table>\n<p>{note}</p>\n")
+    write_table(heads, body, note, out_md, out_html)
 
 
 def _read_row(path) -> pd.DataFrame:

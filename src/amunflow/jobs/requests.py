@@ -16,7 +16,7 @@ import pandas as pd
 from .. import UserError
 from ..gaps import NOT_UNLEARNED
 from ..io import atomic_path
-from ..tables import read_runs
+from ..tables import html_table, md_table, read_runs
 from .inputs import open_bundle, open_split
 
 log = logging.getLogger(__name__)
@@ -116,10 +116,7 @@ def _fmt(v) -> str:
 def _table(df: pd.DataFrame) -> tuple[list[str], str]:
     heads = [str(c) for c in df.columns]
     rows = [[_fmt(v) for v in r] for r in df.itertuples(index=False)]
-    md = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)] + ["| " + " | ".join(r) + " |" for r in rows]
-    head = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in heads) + "</tr>"
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in rows)
-    return md, f"<table>{head}{body}</table>"
+    return md_table(heads, rows).split("\n"), html_table(heads, rows, escape=True)
 
 
 def render_request(page: dict, agg: pd.DataFrame, checkpoints: list, fate: pd.DataFrame, health: pd.DataFrame):

@@ -21,6 +21,7 @@ from ..device import pick_device
 from ..io import atomic_path
 from ..metrics import logit_scaled_confidence, ulira_accuracy
 from ..predict import predict_logits
+from ..tables import write_table
 from .inputs import open_bundle, open_model, open_split
 
 log = logging.getLogger(__name__)
@@ -125,11 +126,5 @@ def ulira_table_job(csvs, out_csv, out_md, out_html) -> pd.DataFrame:
         [str(v) if not isinstance(v, float) else ("–" if np.isnan(v) else f"{v:.1f}") for v in r]
         for r in rows[cols].itertuples(index=False)
     ]
-    with atomic_path(out_md) as tmp:
-        lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-        tmp.write_text("\n".join(lines + ["| " + " | ".join(r) + " |" for r in body] + ["", ULIRA_NOTE]) + "\n")
-    with atomic_path(out_html) as tmp:
-        head = "<tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"
-        cells = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in body)
-        tmp.write_text(f"<table>{head}{cells}</table>\n<p>{ULIRA_NOTE}</p>\n")
+    write_table(heads, body, ULIRA_NOTE, out_md, out_html)
     return rows
