@@ -57,7 +57,8 @@ def make_run(setup, method, setting="with_retain", epochs=2, train_x=None, mask=
     spec = REGISTRY[method]
     hp = Hyper.from_dict({**spec.extra, "epochs": epochs, "batch_size": 32, "lr": 0.01, **hyper})
     x = data.train_x if train_x is None else train_x
-    views = DataViews(x, data.train_y, forget, retain, setting, CPU, adv if spec.needs_adv else None, 4)
+    adv = adv if spec.needs_adv else None
+    views = DataViews(x, data.train_y, forget, retain, setting, CPU, adv, 4, held_out=(data.test_x, data.test_y))
     return Run(m, views, hp, seed=3, device=CPU, mask=mask, progress_file=False)
 
 

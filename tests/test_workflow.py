@@ -110,8 +110,8 @@ def test_tiny_every_method_runs_in_every_setting_it_supports(tiny):
             assert side["method"] == method and side["setting"] == setting and side["split_hash"] == split.hash
             assert ("retain" in side["seen"]) == (setting == "with_retain")
             # NG+ replays D_F batches; SSD takes no step; SFR-on cycles both streams and steps on neither
-            # in its mask pass
-            if method not in ("ngplus", "ssd", "sfron"):
+            # in its mask pass; SCAR reads D_R for its class statistics without a step
+            if method not in ("ngplus", "ssd", "sfron", "scar"):
                 assert side["sample_steps"] == sum(side["seen"].values())
             assert side["hyper"]["epochs"] == spec.recipe.get("epochs", 2)  # a reference recipe over common
             # the registry's cost model (what amunflow-estimate adds up) is what the run did

@@ -55,7 +55,9 @@ class Part:
 class DataViews:
     """D_F, D_R and D_A for one unlearning run, limited by the access setting."""
 
-    def __init__(self, train_x, train_y, forget_idx, retain_idx, setting, device, adv=None, num_classes=None):
+    def __init__(
+        self, train_x, train_y, forget_idx, retain_idx, setting, device, adv=None, num_classes=None, held_out=None
+    ):
         if setting not in SETTINGS:
             raise UserError(f"unknown access setting {setting!r}; use one of {', '.join(SETTINGS)}.")
         self.setting, self.device = setting, device
@@ -63,6 +65,7 @@ class DataViews:
         self._forget, self._retain = np.asarray(forget_idx), np.asarray(retain_idx)
         self._adv = adv  # (images float32, labels) aligned with forget_idx, or None
         self.num_classes = num_classes if num_classes is not None else int(np.max(train_y)) + 1
+        self._held_out = held_out  # (images, labels) of D_T, or None
 
     def _part(self, name, idx, aug=True):
         return Part(
@@ -83,6 +86,15 @@ class DataViews:
         if self.setting != "with_retain":
             raise AccessError("this run has no access to the retain set (setting forget_only)")
         return self._part("retain", self._retain)
+
+    def held_out(self) -> Part:
+        """D_T, unaugmented: only for a stopping target measured on the original before unlearning starts
+        (SCAR's and LoTUS's reference code compare the forget accuracy with the original's held-out
+        accuracy). No method trains on it or evaluates the model it is unlearning on it."""
+        if self._held_out is None:
+            raise UserError("this method needs held-out images for its stopping target, but none were given.")
+        x, y = self._held_out
+        return Part("held_out", torch.as_tensor(x).to(self.device), torch.as_tensor(y).long().to(self.device), False)
 
     def adversarial(self) -> Part:
         if self._adv is None:

@@ -66,7 +66,17 @@ def unlearn_job(
         mask = load_mask(mask_path, hp.extra["mask_ratio"], dev, split.hash)
         prep_grad_evals += len(split.forget)  # the saliency pass over D_F
     source = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    views = DataViews(data.train_x, data.train_y, split.forget, split.retain, setting, dev, adv, data.num_classes)
+    views = DataViews(
+        data.train_x,
+        data.train_y,
+        split.forget,
+        split.retain,
+        setting,
+        dev,
+        adv,
+        data.num_classes,
+        held_out=(data.test_x, data.test_y),
+    )
     run = Run(model, views, hp, seed, dev, mask, progress_file)
     log.info("%s (%s, %s) on %d forget samples: %s", instance, method, setting, len(split.forget), hyper)
     diverged = None

@@ -181,6 +181,48 @@ SFRON = {
     },
 }
 
+SCAR = {
+    "lambda_1": {"type": "number", "minimum": 0, "default": 1.0, "description": "weight of the Mahalanobis term"},
+    "lambda_2": {"type": "number", "minimum": 0, "default": 5.0, "description": "weight of the surrogate KL"},
+    "kd_T": {"type": "number", "exclusiveMinimum": 0, "default": 1.0, "description": "the teacher's logits / kd_T"},
+    "delta": {"type": "number", "exclusiveMinimum": 0, "default": 0.5, "description": "Tukey exponent of embeddings"},
+    "gamma1": {"type": "number", "minimum": 0, "default": 3.0, "description": "covariance shrinkage, diagonal"},
+    "gamma2": {"type": "number", "minimum": 0, "default": 3.0, "description": "covariance shrinkage, off-diagonal"},
+    "stats": {
+        "type": "string",
+        "enum": ["auto", "retain", "forget"],
+        "default": "auto",
+        "description": "class statistics from D_R (the reference's; auto where the setting allows) or D_F",
+    },
+    "surrogate": {
+        "type": "string",
+        "enum": ["noise"],
+        "default": "noise",
+        "description": "surrogate images: noise (the reference's offline option; its ImageNet set is not shipped)",
+    },
+    "surrogate_size": {"type": "integer", "minimum": 1, "default": 10000, "description": "surrogate images"},
+    "surrogate_steps": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 6,
+        "description": "steps per forget batch, each on a surrogate batch (the reference's num_retain_samp + 1)",
+    },
+    "class_threshold": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "default": 0.8,
+        "description": "a class's forget samples stop pulling once its D_F accuracy is below this",
+    },
+    "tolerance": {
+        "type": "number",
+        "minimum": 0,
+        "default": 0.015,
+        "description": "stop (after epoch 2) once D_F accuracy < the original's held-out accuracy - this",
+    },
+    "optimizer": {**ADAM["optimizer"], "enum": ["adam"]},
+}
+
 LAST_K_RECIPE = {"lr": 0.01, "momentum": 0.0, "weight_decay": 0.0, "batch_size": 256}  # Deep Unlearn's plain SGD
 
 REGISTRY: dict[str, Method] = {
@@ -248,6 +290,12 @@ REGISTRY: dict[str, Method] = {
         settings=WITH_RETAIN,
         params=SFRON,
         recipe={"lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128},  # its CIFAR-10 10% values
+    ),
+    "scar": Method(
+        "scar",
+        "SCAR: Mahalanobis push of D_F to the nearest other class, distillation on surrogate images",
+        params=SCAR,
+        recipe={"lr": 0.0005, "epochs": 30, "batch_size": 1024, "weight_decay": 0.0},  # its opts.py's
     ),
 }
 

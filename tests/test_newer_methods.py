@@ -1,0 +1,166 @@
+"""The methods published since AMUN beyond SFR-on (issue #28): SCAR against its reference loop written
+out (jbonato1/SCAR, src/Unlearning_methods.py ``SCAR.run`` in HR mode, src/dsets.py ``get_surrogate``)."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from amunflow.methods import REGISTRY
+from amunflow.methods.scar import class_statistics, shrink
+from amunflow.unlearn import AccessError
+
+from .test_baselines import assert_same_after_adam
+from .test_methods import make_run, setup  # noqa: F401  (setup is a fixture)
+
+
+def backbone(m, x):
+    """The reference's ``bbone``: everything of the CIFAR ResNet-18 before its classifier, flattened."""
+    out = F.relu(m.bn1(m.conv1(x)))
+    out = m.layer4(m.layer3(m.layer2(m.layer1(out))))
+    return F.adaptive_avg_pool2d(out, 1).flatten(1)
+
+
+def reference_stats(emb, y, k, gamma=3.0, delta=0.5):
+    """``SCAR.run``'s statistics in numpy: Tukey, mean, np.cov, twice ``cov_mat_shrinkage``, ``normalize_cov``,
+    pinv; and ``mahalanobis_dist`` as the reference's permute / matmul / diagonal."""
+    e = emb.double().numpy()
+    means, invs = [], []
+    for c in range(k):
+        s = e[y.numpy() == c] ** delta
+        cov = np.cov(s.T)
+        for _ in range(2):
+            off = cov - np.diag(np.diag(cov))
+            v2 = off[off != 0].sum() / (off != 0).sum()
+            cov = cov + gamma * np.eye(len(cov)) * np.diag(cov).mean() + gamma * (1 - np.eye(len(cov))) * v2
+        sd = np.sqrt(np.diag(cov))
+        means.append(s.mean(0))
+        invs.append(np.linalg.pinv(cov / np.outer(sd, sd)))
+    return torch.tensor(np.stack(means)).float(), torch.tensor(np.stack(invs)).float()
+
+
+def reference_mahalanobis(emb, means, invs, delta=0.5):
+    diff = F.normalize(emb.pow(delta), p=2, dim=-1)[:, None, :] - F.normalize(means, p=2, dim=-1)
+    right = torch.matmul(diff.permute(1, 0, 2), invs)
+    return torch.diagonal(torch.matmul(right, diff.permute(1, 2, 0)), dim1=1, dim2=2).T
+
+
+def accuracy(model, x, y, k):
+    model.eval()
+    with torch.no_grad():
+        pred = model(x).argmax(1)
+    total = torch.bincount(y, minlength=k).float()
+    return float((pred == y).float().mean()), torch.bincount(y, weights=(pred == y).float(), minlength=k) / total
+
+
+def scar_written_out(model, data, forget, seed, lr, epochs, b, n_sur, steps, tolerance, lambda_2=5.0, th=0.8):
+    """The reference loop, HR mode, statistics from D_F (our forget_only), noise surrogate."""
+    k = 4
+    xf_all, yf_all = torch.as_tensor(data.train_x[forget]).float() / 255, torch.as_tensor(data.train_y[forget]).long()
+    xt, yt = torch.as_tensor(data.test_x).float() / 255, torch.as_tensor(data.test_y).long()
+    original = copy.deepcopy(model).eval()
+    target = accuracy(original, xt, yt, k)[0] - tolerance
+    model.eval()
+    with torch.no_grad():
+        means, invs = reference_stats(backbone(model, xf_all), yf_all, k)
+    gen = torch.Generator().manual_seed(seed)
+    mean, std = xf_all.mean(dim=(0, 2, 3)), xf_all.std(dim=(0, 2, 3))
+    sx = mean.view(1, -1, 1, 1) + std.view(1, -1, 1, 1) * torch.randn((n_sur, 3, 16, 16), generator=gen)
+    with torch.no_grad():
+        s_logits = original(sx)
+    labels = s_logits.argmax(1)
+    count = torch.zeros(n_sur)
+    for c in range(k):
+        count[labels == c] = float((labels == c).sum())
+    count[count < 3] = 5
+    weights = 1 / count
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=0.0)
+    model.train()
+    closest_all, vec, stopped = [], None, None
+    n_loader = -(-n_sur // b)
+    for epoch in range(epochs):
+        for nb, lo in enumerate(range(0, len(forget), b)):
+            xf, yf = xf_all[lo : lo + b], yf_all[lo : lo + b]
+            draw = torch.multinomial(weights, n_sur, replacement=True, generator=gen)
+            for j in range(n_loader):
+                xs, ls = sx[draw[j * b : (j + 1) * b]], s_logits[draw[j * b : (j + 1) * b]]
+                opt.zero_grad()
+                dists = reference_mahalanobis(backbone(model, xf), means, invs)
+                if epoch == 0 and j == 0:
+                    order = torch.argsort(dists, dim=1)
+                    closest_all.append(torch.where(order[:, 0] == yf, order[:, 1], order[:, 0]))
+                dists = dists[torch.arange(len(yf)), closest_all[nb]]
+                if vec is not None:
+                    vec[vec < th] = 0
+                    for c in range(k):
+                        dists[yf == c] = dists[yf == c] * vec[c]
+                loss_fgt = dists.mean()
+                out = model.linear(backbone(model, xs))
+                log_t, log_s = F.log_softmax(ls + 1e-4, 1), F.log_softmax(out + 1e-4, 1)
+                loss_ret = F.kl_div(log_s + 1e-4, log_t + 1e-4, reduction="batchmean", log_target=True) * lambda_2
+                if j > steps - 1:  # the reference's `if n_batch_ret > num_retain_samp: break`, after the forward
+                    break
+                (loss_fgt + loss_ret).backward()
+                opt.step()
+                acc, vec = accuracy(model, xf_all, yf_all, k)
+                model.train()
+                if acc < target and epoch > 1:
+                    stopped = epoch + 1
+                    break
+            if stopped:
+                break
+        if stopped:
+            break
+    return stopped
+
+
+@pytest.mark.parametrize("tolerance", [1.0, -1.0])
+def test_scar_is_the_authors_written_out_loop(setup, tolerance):  # noqa: F811
+    """Three epochs on 40 forget images in batches of 32 (a full and a partial one), 100 surrogate images
+    in 4 loader batches of which 2 are steps and the third only moves BatchNorm: tolerance 1 never stops,
+    tolerance -1 stops at the first step of the third epoch."""
+    data, model, forget, _, _ = setup
+    lr = 1e-3
+    run = make_run(
+        setup, "scar", "forget_only", epochs=3, lr=lr, batch_size=32, weight_decay=0.0, surrogate_size=100,
+        surrogate_steps=2, tolerance=tolerance,
+    )  # fmt: skip
+    ref = copy.deepcopy(run.model)
+    stopped = scar_written_out(ref, data, forget, run.seed, lr, 3, 32, 100, 2, tolerance)
+    REGISTRY["scar"].run(run)
+    assert_same_after_adam(run.model, ref, lr)
+    assert run.stats["stopped_after_epochs"] == (stopped or 3)
+    assert (stopped is None) == (tolerance > 0)
+    hp = run.hp.__dict__ | run.hp.extra
+    full = REGISTRY["scar"].cost("forget_only", hp, 40, 200)
+    assert full == 3 * (2 * 40 + 2 * (32 + 32))  # per epoch 2 forget batches x 2 steps, each + a surrogate batch
+    assert run.stats["sample_steps"] == (full if stopped is None else 2 * full // 3 + 32 + 32)
+
+
+def test_scar_statistics_are_numpys():
+    """Per class mean and inverse shrunk correlation of Tukey embeddings, against numpy (np.cov, pinv),
+    and a class with fewer than two samples left out rather than NaN."""
+    g = torch.Generator().manual_seed(0)
+    emb = torch.rand(60, 12, generator=g) * 2
+    y = torch.tensor([0] * 25 + [1] * 34 + [2])
+    ex = {"delta": 0.5, "gamma1": 3.0, "gamma2": 3.0}
+    means, inv, ok = class_statistics(emb, y, 3, ex)
+    ref_means, ref_inv = reference_stats(emb[:59], y[:59], 2)
+    torch.testing.assert_close(means[:2], F.normalize(ref_means, dim=-1), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(inv[:2], ref_inv, rtol=1e-3, atol=1e-3)
+    assert ok.tolist() == [True, True, False]
+    cov = torch.tensor([[2.0, 0.5], [0.5, 4.0]])  # by hand: diag + 3 x 3, off-diagonal + 3 x 0.5
+    torch.testing.assert_close(shrink(cov, 3.0, 3.0), torch.tensor([[11.0, 2.0], [2.0, 13.0]]))
+
+
+def test_scar_reads_the_retain_set_only_where_allowed(setup):  # noqa: F811
+    """``stats: auto`` reads D_R with it (the reference's statistics) and D_F without; ``stats: retain``
+    without D_R is refused by the data views."""
+    run = make_run(setup, "scar", "with_retain", epochs=1, surrogate_size=64, surrogate_steps=1)
+    REGISTRY["scar"].run(run)
+    assert run.stats["seen"]["retain"] == 200 and run.stats["seen"]["surrogate"] == 2 * 32
+    run = make_run(setup, "scar", "forget_only", epochs=1, surrogate_size=64, surrogate_steps=1, stats="retain")
+    with pytest.raises(AccessError):
+        REGISTRY["scar"].run(run)
