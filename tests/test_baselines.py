@@ -50,11 +50,12 @@ def assert_same_state(model, ref):
 
 def assert_same_after_adam(model, ref, lr):
     """As :func:`assert_same_state` after Adam steps: Adam's first step divides each gradient entry by its
-    own size, so an entry whose gradient is float noise moves by a part of lr either way; allow a few."""
+    own size, so an entry whose gradient is float noise moves by a part of lr either way; allow a few (one
+    in a small tensor)."""
     for (n, a), b in zip(model.state_dict().items(), ref.state_dict().values(), strict=True):
         if a.is_floating_point():
             d = (a - b).abs()
-            assert float(d.max()) <= 0.1 * lr and int((d > 1e-5 + 1e-4 * b.abs()).sum()) <= 1e-3 * d.numel(), n
+            assert float(d.max()) <= 0.1 * lr and int((d > 1e-5 + 1e-4 * b.abs()).sum()) <= max(1, 1e-3 * d.numel()), n
 
 
 def test_ngplus_one_epoch_is_the_written_out_loop(setup):  # noqa: F811

@@ -55,8 +55,9 @@ def accuracy(model, x, y, k):
     return float((pred == y).float().mean()), torch.bincount(y, weights=(pred == y).float(), minlength=k) / total
 
 
-def scar_written_out(model, data, forget, seed, lr, epochs, b, n_sur, steps, tolerance, lambda_2=5.0, th=0.8):
-    """The reference loop, HR mode, statistics from D_F (our forget_only), noise surrogate."""
+def scar_written_out(model, data, forget, seed, lr, epochs, b, n_sur, steps, tolerance, bn="train", th=0.8):
+    """The reference loop, HR mode, statistics from D_F (our forget_only), noise surrogate; ``bn="eval"``: the
+    surrogate passes on BatchNorm's running statistics (our switch)."""
     k = 4
     xf_all, yf_all = torch.as_tensor(data.train_x[forget]).float() / 255, torch.as_tensor(data.train_y[forget]).long()
     xt, yt = torch.as_tensor(data.test_x).float() / 255, torch.as_tensor(data.test_y).long()
@@ -97,9 +98,11 @@ def scar_written_out(model, data, forget, seed, lr, epochs, b, n_sur, steps, tol
                     for c in range(k):
                         dists[yf == c] = dists[yf == c] * vec[c]
                 loss_fgt = dists.mean()
+                model.train(bn == "train")
                 out = model.linear(backbone(model, xs))
+                model.train()
                 log_t, log_s = F.log_softmax(ls + 1e-4, 1), F.log_softmax(out + 1e-4, 1)
-                loss_ret = F.kl_div(log_s + 1e-4, log_t + 1e-4, reduction="batchmean", log_target=True) * lambda_2
+                loss_ret = F.kl_div(log_s + 1e-4, log_t + 1e-4, reduction="batchmean", log_target=True) * 5.0
                 if j > steps - 1:  # the reference's `if n_batch_ret > num_retain_samp: break`, after the forward
                     break
                 (loss_fgt + loss_ret).backward()
@@ -116,19 +119,19 @@ def scar_written_out(model, data, forget, seed, lr, epochs, b, n_sur, steps, tol
     return stopped
 
 
-@pytest.mark.parametrize("tolerance", [1.0, -1.0])
-def test_scar_is_the_authors_written_out_loop(setup, tolerance):  # noqa: F811
+@pytest.mark.parametrize("tolerance,bn", [(1.0, "train"), (-1.0, "train"), (1.0, "eval")])
+def test_scar_is_the_authors_written_out_loop(setup, tolerance, bn):  # noqa: F811
     """Three epochs on 40 forget images in batches of 32 (a full and a partial one), 100 surrogate images
     in 4 loader batches of which 2 are steps and the third only moves BatchNorm: tolerance 1 never stops,
-    tolerance -1 stops at the first step of the third epoch."""
+    tolerance -1 stops at the first step of the third epoch; surrogate_bn eval as the loop with that switch."""
     data, model, forget, _, _ = setup
     lr = 1e-3
     run = make_run(
         setup, "scar", "forget_only", epochs=3, lr=lr, batch_size=32, weight_decay=0.0, surrogate_size=100,
-        surrogate_steps=2, tolerance=tolerance,
+        surrogate_steps=2, tolerance=tolerance, surrogate_bn=bn,
     )  # fmt: skip
     ref = copy.deepcopy(run.model)
-    stopped = scar_written_out(ref, data, forget, run.seed, lr, 3, 32, 100, 2, tolerance)
+    stopped = scar_written_out(ref, data, forget, run.seed, lr, 3, 32, 100, 2, tolerance, bn)
     REGISTRY["scar"].run(run)
     assert_same_after_adam(run.model, ref, lr)
     assert run.stats["stopped_after_epochs"] == (stopped or 3)

@@ -201,6 +201,12 @@ SCAR = {
         "description": "surrogate images: noise (the reference's offline option; its ImageNet set is not shipped)",
     },
     "surrogate_size": {"type": "integer", "minimum": 1, "default": 10000, "description": "surrogate images"},
+    "surrogate_bn": {
+        "type": "string",
+        "enum": ["train", "eval"],
+        "default": "train",
+        "description": "BatchNorm on surrogate batches: batch statistics (the reference's) or the running ones",
+    },
     "surrogate_steps": {
         "type": "integer",
         "minimum": 1,

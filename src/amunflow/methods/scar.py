@@ -53,7 +53,8 @@ def classifier(model: nn.Module) -> nn.Linear:
 
 
 class Embeddings:
-    """Keeps the input of the classifier of the last forward pass (``.value``)."""
+    """Keeps the input of the classifier of the last forward pass, for one :meth:`take` (which clears it, so
+    that no graph hangs on the model when it is copied for an evaluation)."""
 
     def __init__(self, model):
         self.value = None
@@ -61,6 +62,10 @@ class Embeddings:
 
     def _keep(self, module, args, out):
         self.value = args[0].flatten(1).float()
+
+    def take(self) -> torch.Tensor:
+        value, self.value = self.value, None
+        return value
 
     def close(self):
         self.handle.remove()
@@ -154,7 +159,7 @@ def run(r):
         with torch.no_grad():
             for x, y in tr.batches([part], shuffle=stats_from == "retain"):
                 tr.forward(x, train=False)
-                embs.append(hook.value)
+                embs.append(hook.take())
                 labels.append(y)
         means, inv, ok = class_statistics(torch.cat(embs), torch.cat(labels), k, ex)
         # 2. the surrogate, labelled by the original
@@ -177,7 +182,7 @@ def run(r):
                 for j in range(steps):
                     xs, idx = surrogate.gather(draw[j * b : (j + 1) * b], tr.gen, hp)
                     tr.forward(xf)
-                    dist = mahalanobis(hook.value, means, inv, ok, ex["delta"])
+                    dist = mahalanobis(hook.take(), means, inv, ok, ex["delta"])
                     if epoch == 0 and j == 0:
                         targets.append(nearest_other(dist, yf))
                     d = dist[torch.arange(len(yf), device=yf.device), targets[nb]]
@@ -186,7 +191,9 @@ def run(r):
                         w[w < ex["class_threshold"]] = 0
                         d = d * w.to(d.device)[yf]
                     loss_f = d.mean() * ex["lambda_1"]
-                    loss_s = distill(tr.forward(xs), s_logits[idx] / ex["kd_T"]) * ex["lambda_2"]
+                    out_s = tr.forward(xs, train=ex["surrogate_bn"] == "train")
+                    loss_s = distill(out_s, s_logits[idx] / ex["kd_T"]) * ex["lambda_2"]
+                    hook.take()
                     loss = loss_f + loss_s
                     if not torch.isfinite(loss):
                         raise Diverged(f"unlearning diverged: SCAR's loss is {float(loss)} in epoch {epoch + 1}.")
@@ -202,7 +209,9 @@ def run(r):
                 if n_loader > steps:  # the reference's last forward before its break: BatchNorm statistics only
                     with torch.no_grad():
                         tr.forward(xf)
-                        tr.forward(surrogate.gather(draw[steps * b : (steps + 1) * b], tr.gen, hp)[0])
+                        xs = surrogate.gather(draw[steps * b : (steps + 1) * b], tr.gen, hp)[0]
+                        tr.forward(xs, train=ex["surrogate_bn"] == "train")
+                    hook.take()
             log.info("epoch %d/%d D_F accuracy %.4f (stop below %.4f)", epoch + 1, hp.epochs, acc, target)
             if stop:
                 break
