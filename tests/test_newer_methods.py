@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from amunflow.methods import REGISTRY
 from amunflow.methods.scar import class_statistics, shrink
+from amunflow.metrics import rf_jsd
 from amunflow.unlearn import AccessError
 
 from .test_baselines import assert_same_after_adam
@@ -167,3 +168,103 @@ def test_scar_reads_the_retain_set_only_where_allowed(setup):  # noqa: F811
     run = make_run(setup, "scar", "forget_only", epochs=1, surrogate_size=64, surrogate_steps=1, stats="retain")
     with pytest.raises(AccessError):
         REGISTRY["scar"].run(run)
+
+
+def lotus_written_out(model, data, forget, retain, seed, lr, epochs, b, alpha, share=0.3):
+    """``LoTUS.unlearn`` (cspartalis/LoTUS, lotus_class.py) written out, unaugmented: the retain share drawn
+    once, the stop / temperature from accuracies rounded to two decimals, F.gumbel_softmax targets (hard for
+    D_R, soft at tau for D_F), AdamW; returns the epochs trained."""
+    xf, yf = torch.as_tensor(data.train_x[forget]).float() / 255, torch.as_tensor(data.train_y[forget]).long()
+    xr = torch.as_tensor(data.train_x[retain]).float() / 255
+    xt, yt = torch.as_tensor(data.test_x).float() / 255, torch.as_tensor(data.test_y).long()
+    teacher = copy.deepcopy(model).eval()
+    gen = torch.Generator().manual_seed(seed)
+    sub = torch.randperm(len(retain), generator=gen)[: int(share * len(retain))]
+    x_all = torch.cat([xf, xr[sub]])
+    l_all = torch.cat([torch.ones(len(xf)), torch.zeros(len(sub))])
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
+    acc_val_t = round(accuracy(teacher, xt, yt, 4)[0], 2)
+    trained = 0
+    for _ in range(epochs):
+        acc_forget_s = round(accuracy(model, xf, yf, 4)[0], 2)
+        acc_diff = acc_forget_s - acc_val_t
+        if acc_diff <= -0.01:
+            break
+        temperature = float(np.exp(alpha * acc_diff))
+        model.train()
+        order = torch.randperm(len(x_all), generator=gen)
+        for i in range(0, len(x_all), b):
+            x, l_ = x_all[order[i : i + b]], l_all[order[i : i + b]]
+            with torch.no_grad():
+                t_logits = teacher(x)
+            output = model(x)
+            opt.zero_grad()
+            # F.gumbel_softmax draws from the global generator: hand it ours, draw by draw
+            torch.random.set_rng_state(gen.get_state())
+            hard_t = F.gumbel_softmax(t_logits, tau=1, hard=True)
+            soft_t = F.gumbel_softmax(t_logits, tau=temperature, hard=False)
+            gen.set_state(torch.random.get_rng_state())
+            t = l_.unsqueeze(1) * soft_t + (1 - l_.unsqueeze(1)) * hard_t
+            loss = -torch.sum(t * F.log_softmax(output, dim=1), dim=1).mean()
+            loss.backward()
+            opt.step()
+        trained += 1
+    return trained
+
+
+@pytest.mark.parametrize("alpha", [8.0, 0.5])
+def test_lotus_is_the_authors_written_out_loop(setup, alpha):  # noqa: F811
+    """Four epochs of batch 32 on D_F and 30% of D_R, unaugmented, against the reference loop written out
+    with torch's own F.gumbel_softmax; both stop at the same epoch when the forget accuracy falls (lr 0.01)."""
+    data, model, forget, retain, _ = setup
+    for lr in (1e-3, 2e-2):
+        run = make_run(
+            setup, "lotus", epochs=4, lr=lr, batch_size=32, weight_decay=5e-4, crop_padding=0, flip=False,
+            alpha=alpha,
+        )  # fmt: skip
+        ref = copy.deepcopy(run.model)
+        trained = lotus_written_out(ref, data, forget, retain, run.seed, lr, 4, 32, alpha)
+        REGISTRY["lotus"].run(run)
+        assert_same_after_adam(run.model, ref, lr)
+        assert run.stats["epochs_run"] == trained == (4 if lr < 0.01 else 1)  # both branches: no stop, a stop
+        assert run.stats["sample_steps"] == trained * (40 + 60)
+    hp = run.hp.__dict__ | run.hp.extra
+    assert REGISTRY["lotus"].cost("with_retain", hp, 40, 200) == 4 * (40 + 60)
+    with pytest.raises(AccessError):
+        REGISTRY["lotus"].run(make_run(setup, "lotus", "forget_only", epochs=1))
+
+
+def reference_rf_jsd(unlearned_logits, forget_y, original_logits, test_y):
+    """cspartalis/LoTUS, src/helpers/eval.py ``log_js_proxy`` and ``JSDiv`` written out on logits: per-label
+    lists of softmax rows, their means renormalised, test classes missing from D_F popped, torch's kl_div."""
+    test, fgt = {}, {}
+    for store, logits, ys in ((test, original_logits, test_y), (fgt, unlearned_logits, forget_y)):
+        probs = F.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=1)
+        for i, label in enumerate(ys):
+            store.setdefault(int(label), []).append(probs[i])
+        for label in store:
+            store[label] = torch.stack(store[label]).mean(dim=0)
+            store[label] = store[label] / store[label].sum()
+    for key in range(1000):
+        if key not in fgt:
+            test.pop(key, None)
+    p = torch.stack([fgt[k] for k in sorted(fgt)])
+    q = torch.stack([test[k] for k in sorted(test)])
+    p, q = torch.clamp(p, min=1e-8, max=1.0), torch.clamp(q, min=1e-8, max=1.0)
+    p, q = p / torch.sum(p), q / torch.sum(q)
+    m = 0.5 * (p + q)
+    return float(0.5 * (F.kl_div(p.log(), m, reduction="batchmean") + F.kl_div(q.log(), m, reduction="batchmean")))
+
+
+def test_rf_jsd_is_lotus_js_proxy():
+    """Against the reference's code written out (a test class absent from D_F dropped, as its pop), zero for
+    identical per-class means, and larger the more D_F's outputs differ from the original's on D_T."""
+    rs = np.random.RandomState(0)
+    f_logits, t_logits = rs.normal(0, 2, (30, 5)), rs.normal(0, 2, (50, 5))
+    f_y, t_y = rs.randint(0, 4, 30), rs.randint(0, 5, 50)  # class 4 only in D_T
+    reference = reference_rf_jsd(f_logits, f_y, t_logits, t_y)
+    assert rf_jsd(f_logits, f_y, t_logits, t_y) == pytest.approx(reference, rel=1e-4)
+    assert rf_jsd(t_logits, t_y, t_logits, t_y) == pytest.approx(0.0, abs=1e-12)
+    confident = np.eye(5)[t_y] * 10.0  # a model that memorized: its D_F outputs far sharper than on D_T
+    near = rf_jsd(t_logits * 1.2, t_y, t_logits, t_y)  # slightly sharper outputs
+    assert 0 < near < rf_jsd(confident, t_y, t_logits, t_y)

@@ -29,7 +29,7 @@ def evaluate_inputs(w):
     }
     if w.instance != "retrain":
         inputs["retrain"] = retrain_path(w.forget, w.split_seed, w.model_seed)
-    if w.instance != "original" and config["evaluation"]["relearn"]["enabled"]:
+    if w.instance != "original":  # RF-JSD's reference on D_T, and the relearn target
         inputs["original"] = original_path(w.model_seed)
     return inputs
 

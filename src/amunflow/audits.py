@@ -49,6 +49,7 @@ METRIC_COLUMNS = [
     "l2_to_retrain",
     *DISTANCE_COLUMNS,
     "relearn_epochs",  # epochs of fine-tuning on D_F until the original's forget accuracy is back
+    "rf_jsd",  # LoTUS's retrain-free JS divergence: the model on D_F against the original on D_T
     "l2_moved",  # how far unlearning moved the parameters from the model it started from
     # cost, in work first (the same on any machine and under any load), then CPU and wall time (both
     # measured; wall time moves with whatever else the machine is doing)

@@ -232,6 +232,30 @@ def retrain_distances(logits: np.ndarray, retrain_logits: np.ndarray, y: np.ndar
     }
 
 
+def rf_jsd(forget_logits, forget_y, test_logits, test_y, eps: float = 1e-8) -> float:
+    """LoTUS's retrain-free Jensen-Shannon divergence (cspartalis/LoTUS, src/helpers/eval.py ``log_js_proxy``
+    and ``JSDiv``): per class, the mean softmax of the model on D_F (P_k) and of the original on D_T (Q_k),
+    each row renormalised; the classes of D_F (those also in D_T); both (K, C) matrices clamped to
+    [eps, 1] and normalised to sum 1 as a whole; then 1/2 [KL(M || P) + KL(M || Q)] / K with M = (P + Q) / 2
+    (``F.kl_div(p.log(), m, reduction="batchmean")``). 0 when the model treats D_F as the original treats
+    unseen data."""
+
+    def class_means(logits, y):
+        prob = softmax64(logits)
+        means = {c: prob[y == c].mean(0) for c in np.unique(y)}
+        return {c: v / v.sum() for c, v in means.items()}
+
+    p_k, q_k = class_means(forget_logits, forget_y), class_means(test_logits, test_y)
+    classes = sorted(set(p_k) & set(q_k))
+    if not classes:
+        return float("nan")
+    p = np.clip(np.stack([p_k[c] for c in classes]), eps, 1.0)
+    q = np.clip(np.stack([q_k[c] for c in classes]), eps, 1.0)
+    p, q = p / p.sum(), q / q.sum()
+    m = (p + q) / 2
+    return float(0.5 * ((m * (np.log(m) - np.log(p))).sum() + (m * (np.log(m) - np.log(q))).sum()) / len(classes))
+
+
 def per_class_accuracy(logits: np.ndarray, y: np.ndarray, num_classes: int) -> np.ndarray:
     """Accuracy (x100) on each class (NaN for a class with no sample)."""
     hit = np.asarray(logits).argmax(1) == y

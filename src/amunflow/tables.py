@@ -306,13 +306,16 @@ AUDIT_COLUMNS = [
     ("act_dist_to_retrain", "act. dist."),
     ("class_acc_gap", "class acc. gap"),
     ("relearn_epochs", "relearn epochs"),
+    ("rf_jsd", "RF-JSD"),
 ]
 AUDITS_NOTE = (
     "The audits beyond the paper's table, means over the cell's runs: RMIA and LiRA (online, offline) "
     "with D_F as members against D_T (AUC, and TPR at 1% FPR), the JS divergence and activation "
     "distance of the softmax outputs on D_F to the retrained model's, the mean |per-class test "
-    "accuracy - the retrain's| (points), and the epochs of fine-tuning on D_F until the original's "
-    "forget accuracy is back. The retrain row is the target of every column."
+    "accuracy - the retrain's| (points), the epochs of fine-tuning on D_F until the original's "
+    "forget accuracy is back, and LoTUS's retrain-free JS divergence (RF-JSD: the per-class mean outputs "
+    "on D_F against the original's on D_T; needs no retrain, lower is better). The retrain row is the "
+    "target of every column."
 )
 
 
@@ -324,7 +327,7 @@ def render_audits(agg: pd.DataFrame, kind: str) -> str:
         g = pd.concat([g[g["method"] == "retrain"], g[g["method"] != "retrain"]])
         rows = [
             [r["method"], r["setting"], str(int(r["n_runs"]))]
-            + ["–" if pd.isna(r[f"{c}_mean"]) else f"{r[f'{c}_mean']:.3g}" if c.endswith(("retrain", "epochs"))
+            + ["–" if pd.isna(r[f"{c}_mean"]) else f"{r[f'{c}_mean']:.3g}" if c.endswith(("retrain", "epochs", "jsd"))
                else f"{r[f'{c}_mean']:.2f}" for c, _ in AUDIT_COLUMNS]
             for _, r in g.iterrows()
         ]  # fmt: skip

@@ -25,6 +25,7 @@ from .augment import augment
 from .device import autocast
 from .hyper import RECIPE
 from .methods.base import SETTINGS
+from .predict import predict_logits
 from .schema import section
 from .train import Recipe
 
@@ -185,8 +186,8 @@ class Trainer:
     """An optimizer + StepLR (or, with the method's ``lr_milestones``, a decay at those shares of the
     epochs) over phases of data, with optional saliency mask and extra loss terms.
 
-    SGD with the recipe's momentum and weight decay, or Adam when the method's ``optimizer``
-    hyperparameter says so (Bad Teacher, UNSIR). ``params`` limits training to some parameters
+    SGD with the recipe's momentum and weight decay, or Adam / AdamW when the method's ``optimizer``
+    hyperparameter says so (Bad Teacher, UNSIR, SCAR / LoTUS). ``params`` limits training to some parameters
     (CF-k, EU-k: the others get no gradient and stay bit-identical); ``bn_train=False`` keeps
     BatchNorm on its running statistics (NG+, CF-k, EU-k, as their reference code).
 
@@ -215,10 +216,12 @@ class Trainer:
         kind = self.hp.extra.get("optimizer", "sgd")
         if kind == "adam":
             self.opt = torch.optim.Adam(self.trained, lr=self.hp.lr, weight_decay=wd)
+        elif kind == "adamw":
+            self.opt = torch.optim.AdamW(self.trained, lr=self.hp.lr, weight_decay=wd)
         elif kind == "sgd":
             self.opt = torch.optim.SGD(self.trained, lr=self.hp.lr, momentum=self.hp.momentum, weight_decay=wd)
         else:
-            raise ValueError(f"unknown optimizer {kind!r}; use sgd or adam")
+            raise ValueError(f"unknown optimizer {kind!r}; use sgd, adam or adamw")
         milestones = self.hp.extra.get("lr_milestones")
         if milestones:  # Deep Unlearn's adjust_learning_rate: lr x gamma per milestone int(f * E) passed
             steps = [int(f * self.hp.epochs) + 1 for f in milestones]
@@ -351,6 +354,13 @@ def teacher_logits(teacher: torch.nn.Module, x: torch.Tensor, run: Run) -> torch
     """Logits of a frozen (eval-mode) model in the run's precision, returned as float32, without gradients."""
     with torch.no_grad(), autocast(run.device, run.hp.precision):
         return teacher(x).float()
+
+
+def held_out_accuracy(model: torch.nn.Module, run: Run) -> float:
+    """A model's accuracy (a fraction) on the run's held-out images, eval mode, fp32: the stopping target
+    SCAR and LoTUS measure on the original before unlearning."""
+    part = run.data.held_out()
+    return float((predict_logits(model, part.x, run.device).argmax(1) == part.y.cpu()).float().mean())
 
 
 def frozen_copy(model: torch.nn.Module) -> torch.nn.Module:

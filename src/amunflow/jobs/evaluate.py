@@ -12,6 +12,7 @@ from ..audits import ID_COLUMNS, METRIC_COLUMNS, audit, cost_columns, distance_t
 from ..data import population
 from ..device import pick_device
 from ..io import atomic_path, checksummed_csv
+from ..metrics import rf_jsd
 from ..predict import accuracy, predict_logits
 from ..relearn import relearn_epochs
 from .inputs import open_bundle, open_keep, open_model, open_reference_logits, open_split
@@ -41,7 +42,8 @@ def evaluate_job(
     set, not an original or a sequential request's model) must have been made from this very split,
     and so must the retrained reference. ``cfg`` holds the ``rmia`` section, ``lira`` and ``relearn``
     (evaluation.*) and ``mis_seed``; ``keep_path`` is the reference models' keep matrix; with
-    ``original_path`` (the original of the model seed) the relearn time is measured against its UA."""
+    ``original_path`` (the original of the model seed) the relearn time is measured against its UA and
+    LoTUS's retrain-free JS divergence against its outputs on D_T (an original is its own reference)."""
     data = open_bundle(data_path)
     split = open_split(split_path, data, expect_split)
     dev = pick_device(device)
@@ -65,9 +67,17 @@ def evaluate_job(
     row["l2_moved"] = meta.get("l2_moved", 0.0 if meta["kind"] in ("original", "retrain") else np.nan)
     row["relearn_epochs"] = 0.0 if meta["kind"] == "original" else np.nan
     relearn = cfg.get("relearn", {})
-    if original_path and relearn.get("enabled") and meta["kind"] != "original":
+    original, o_logits = None, logits if meta["kind"] == "original" else None
+    if original_path and meta["kind"] != "original":
         expect_original = {"kind": "original", "model_seed": meta["model_seed"]}
         original, _ = open_model(original_path, data, dev, expect_original)
+        o_logits = predict_logits(original, torch.as_tensor(data.test_x), dev).numpy()
+    else:
+        o_logits = None if o_logits is None else o_logits[len(data.train_y) :]
+    if o_logits is not None:
+        test_y = y[len(data.train_y) :]
+        row["rf_jsd"] = rf_jsd(logits[split.forget], y[split.forget], o_logits, test_y)
+    if original is not None and relearn.get("enabled"):
         fx, fy = data.train_x[split.forget], data.train_y[split.forget]
         target = accuracy(original, torch.as_tensor(fx), fy, dev)
         row["relearn_epochs"] = relearn_epochs(model, fx, fy, target, relearn, 0, dev)

@@ -229,6 +229,23 @@ SCAR = {
     "optimizer": {**ADAM["optimizer"], "enum": ["adam"]},
 }
 
+LOTUS = {
+    "alpha": {
+        "type": "number",
+        "minimum": 0,
+        "default": 8.0,
+        "description": "tau = exp(alpha x (D_F accuracy - the original's held-out accuracy)); CIFAR-10's 8",
+    },
+    "retain_share": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "default": 0.3,
+        "description": "share of D_R trained on beside D_F (drawn once per run)",
+    },
+    "optimizer": {**ADAM["optimizer"], "enum": ["adamw"], "default": "adamw"},
+}
+
 LAST_K_RECIPE = {"lr": 0.01, "momentum": 0.0, "weight_decay": 0.0, "batch_size": 256}  # Deep Unlearn's plain SGD
 
 REGISTRY: dict[str, Method] = {
@@ -302,6 +319,14 @@ REGISTRY: dict[str, Method] = {
         "SCAR: Mahalanobis push of D_F to the nearest other class, distillation on surrogate images",
         params=SCAR,
         recipe={"lr": 0.0005, "epochs": 30, "batch_size": 1024, "weight_decay": 0.0},  # its opts.py's
+    ),
+    "lotus": Method(
+        "lotus",
+        "LoTUS: Gumbel-softmax targets of the original, softened on D_F by its accuracy gap",
+        settings=WITH_RETAIN,
+        params=LOTUS,
+        # its config.py and CIFAR-10 script: AdamW 1e-4, wd 5e-4, batch 128, 10 epochs; crop, no flip
+        recipe={"lr": 0.0001, "weight_decay": 5e-4, "batch_size": 128, "epochs": 10, "crop_padding": 4, "flip": False},
     ),
 }
 

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..predict import predict_logits
-from ..unlearn import Diverged, Mixture, Part, Trainer, frozen_copy, teacher_logits, unaugmented
+from ..unlearn import Diverged, Mixture, Part, Trainer, frozen_copy, held_out_accuracy, teacher_logits, unaugmented
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +147,7 @@ def run(r):
     k = r.data.num_classes
     stats_from = ex["stats"] if ex["stats"] != "auto" else ("retain" if r.data.setting == "with_retain" else "forget")
     original = frozen_copy(model)
-    held_out = r.data.held_out()
-    logits = predict_logits(original, held_out.x, r.device, precision=hp.precision)
-    target = float((logits.argmax(1) == held_out.y.cpu()).float().mean()) - ex["tolerance"]
+    target = held_out_accuracy(original, r) - ex["tolerance"]
     tr = Trainer(r)
     hook = Embeddings(model)
     try:
