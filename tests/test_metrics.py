@@ -239,7 +239,7 @@ def runs_frame():
         work_vs_retrain=0.1,
         cpu_time_s=1.0,
         cpu_time_vs_retrain=0.1,
-        **dict.fromkeys(LIRA_COLUMNS + DISTANCE_COLUMNS + ["relearn_epochs"], 0.0),
+        **dict.fromkeys(LIRA_COLUMNS + DISTANCE_COLUMNS + ["relearn_epochs", "rf_jsd"], 0.0),
     )
     rows = [
         dict(
