@@ -472,26 +472,26 @@ class Experiment:
     def ulira_units(self) -> list[tuple[str, str, str, int]]:
         """(method instance or calibration row, setting, forget set, split seed) of every U-LiRA audit; the
         calibration rows' setting is "reference"."""
-        u = self.config["evaluation"]["ulira"]
-        if not u["enabled"]:
-            return []
-        out = []
-        for name in u["methods"]:
-            settings = ["reference"] if name in CALIBRATION else settings_of(self.config["unlearn"], name)
-            out += [(name, st, f, s) for st in settings for f in self.forget_sets for s in self.split_seeds(f)]
-        return out
+        units = self._audited("ulira")
+        return [(n, st, f, s) for n, st in units for f in self.forget_sets for s in self.split_seeds(f)]
 
     def epsilon_units(self) -> list[tuple[str, str, str, int]]:
         """(method instance or calibration row, setting, forget set, split seed) of every epsilon / KLOM
         audit: each forget set's first split seed; the calibration rows' setting is "reference"."""
-        q = self.config["evaluation"]["epsilon"]
+        return [(n, st, f, self.split_seeds(f)[0]) for n, st in self._audited("epsilon") for f in self.forget_sets]
+
+    def _audited(self, stage: str) -> list[tuple[str, str]]:
+        """(method instance or calibration row, setting) of an enabled evaluation stage's rows; the
+        calibration rows' setting is "reference"."""
+        q = self.config["evaluation"][stage]
         if not q["enabled"]:
             return []
-        out = []
-        for name in q["methods"]:
-            settings = ["reference"] if name in CALIBRATION else settings_of(self.config["unlearn"], name)
-            out += [(name, st, f, self.split_seeds(f)[0]) for st in settings for f in self.forget_sets]
-        return out
+        unlearn = self.config["unlearn"]
+        return [
+            (name, st)
+            for name in q["methods"]
+            for st in (["reference"] if name in CALIBRATION else settings_of(unlearn, name))
+        ]
 
     def epsilon_runs(self) -> list[int]:
         """The N unlearning runs of an epsilon row (of the first model seed's original): the configured runs

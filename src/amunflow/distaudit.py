@@ -109,10 +109,16 @@ def epsilons(unlearned: np.ndarray, retrained: np.ndarray, delta: float = DELTA)
     return np.array([example_epsilon(pos[:, i], neg[:, i], delta) for i in range(pos.shape[1])])
 
 
+def resolution(n_models: int) -> float:
+    """The largest epsilon N models of each kind can show short of perfect separation: one model of N
+    on the wrong side, log((1 - 1/N) / (1/N)) = ln(N - 1)."""
+    return math.log(n_models - 1)
+
+
 def forget_quality(eps: np.ndarray, n_models: int) -> float:
     """F: the mean over examples of 2^-k for an epsilon in bucket k = [k/2, (k+1)/2), over the buckets
-    that end at or below ceil(ln(N - 1)) (what N models can resolve); 0 beyond them."""
-    max_eps = math.ceil(math.log(n_models - 1))
+    that end at or below ceil(:func:`resolution`) (what N models can resolve); 0 beyond them."""
+    max_eps = math.ceil(resolution(n_models))
     n_buckets = int(max_eps / 0.5)  # buckets [0, .5), [.5, 1), ... ending at or below max_eps
     points = np.zeros(len(eps))
     for i, e in enumerate(np.asarray(eps, dtype=np.float64)):

@@ -9,7 +9,6 @@ retrains (:mod:`amunflow.distaudit` holds the measures and their sources)."""
 from __future__ import annotations
 
 import logging
-import math
 import zipfile
 
 import numpy as np
@@ -19,7 +18,7 @@ from tqdm import tqdm
 
 from .. import UserError
 from ..device import pick_device
-from ..distaudit import challenge_score, epsilons, forget_quality, klom
+from ..distaudit import challenge_score, epsilons, forget_quality, klom, resolution
 from ..io import atomic_path
 from ..metrics import logit_scaled_confidence
 from ..predict import predict_logits
@@ -92,12 +91,6 @@ def load_scores(path, split, n_train: int, n_points: int, n_models: int) -> dict
     return out
 
 
-def resolution(n_models: int) -> float:
-    """The largest epsilon N models of each kind can show short of perfect separation: one model of N
-    on the wrong side, log((1 - 1/N) / (1/N)) = ln(N - 1)."""
-    return math.log(n_models - 1)
-
-
 def audit_job(
     data_path,
     split_path,
@@ -127,16 +120,16 @@ def audit_job(
     eps = epsilons(u["score"][:, split.forget], r["score"][:, split.forget])
     kl = {k: klom(u["score"][:, idx], r["score"][:, idx], include_max=include_max) for k, idx in parts.items()}
     acc = {(who, k): 100.0 * float(s["correct"][:, parts[k]].mean()) for who, s in (("u", u), ("r", r)) for k in parts}
-    quality = forget_quality(eps, n_models)
+    quality, resolves = forget_quality(eps, n_models), resolution(n_models)
     row = {
         **ident,
         "split_hash": split.hash,
         "n_models": n_models,
-        "eps_resolution": resolution(n_models),
+        "eps_resolution": resolves,
         "forget_quality": quality,
         "eps_mean": float(np.nanmean(eps)),
         "eps_median": float(np.nanmedian(eps)),
-        "eps_unresolved": float(np.mean(eps > resolution(n_models))),
+        "eps_unresolved": float(np.mean(eps > resolves)),
         "ra": acc["u", "retain"],
         "ra_retrain": acc["r", "retain"],
         "ta": acc["u", "test"],
