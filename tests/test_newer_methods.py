@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from amunflow import UserError
 from amunflow.methods import REGISTRY
 from amunflow.methods.scar import class_statistics, shrink
 from amunflow.metrics import rf_jsd
@@ -157,6 +158,20 @@ def test_scar_statistics_are_numpys():
     assert ok.tolist() == [True, True, False]
     cov = torch.tensor([[2.0, 0.5], [0.5, 4.0]])  # by hand: diag + 3 x 3, off-diagonal + 3 x 0.5
     torch.testing.assert_close(shrink(cov, 3.0, 3.0), torch.tensor([[11.0, 2.0], [2.0, 13.0]]))
+
+
+def test_scar_without_d_r_on_one_class_takes_the_surrogates_statistics(setup):  # noqa: F811
+    """A class-wise D_F without D_R leaves no other class in D_F to push to: stats auto falls back to the
+    surrogate (labelled by the original); stats forget is refused, naming the key."""
+    data, model, _, retain, adv = setup
+    one_class = np.flatnonzero(data.train_y == 0)[:30]
+    setup1 = (data, model, one_class, np.setdiff1d(np.arange(240), one_class), adv)
+    run = make_run(setup1, "scar", "forget_only", epochs=1, surrogate_size=256, surrogate_steps=1)
+    REGISTRY["scar"].run(run)
+    assert run.stats["stats_from"] == "surrogate"
+    run = make_run(setup1, "scar", "forget_only", epochs=1, surrogate_size=64, surrogate_steps=1, stats="forget")
+    with pytest.raises(UserError, match=r"unlearn\.methods\.<instance>\.stats"):
+        REGISTRY["scar"].run(run)
 
 
 def test_scar_reads_the_retain_set_only_where_allowed(setup):  # noqa: F811

@@ -190,9 +190,12 @@ SCAR = {
     "gamma2": {"type": "number", "minimum": 0, "default": 3.0, "description": "covariance shrinkage, off-diagonal"},
     "stats": {
         "type": "string",
-        "enum": ["auto", "retain", "forget"],
+        "enum": ["auto", "retain", "forget", "surrogate"],
         "default": "auto",
-        "description": "class statistics from D_R (the reference's; auto where the setting allows) or D_F",
+        "description": (
+            "class statistics from D_R (the reference's), D_F, or the surrogate by the original's labels; "
+            "auto: D_R where allowed, else D_F, else (no other class in D_F) the surrogate"
+        ),
     },
     "surrogate": {
         "type": "string",

@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import UserError
 from ..predict import predict_logits
 from ..unlearn import Diverged, Mixture, Part, Trainer, frozen_copy, held_out_accuracy, teacher_logits, unaugmented
 
@@ -131,6 +132,11 @@ def class_balanced_weights(labels: torch.Tensor, num_classes: int) -> torch.Tens
     return 1.0 / torch.where(counts < 3, torch.full_like(counts, 5.0), counts)
 
 
+def targets_exist(ok: torch.Tensor, y: torch.Tensor) -> bool:
+    """Whether every forget sample has a class other than its own with statistics to be pushed to."""
+    return bool((ok.sum() - ok[y].long() > 0).all())
+
+
 def forget_accuracy(model, forget: Part, num_classes: int, r):
     """(accuracy on D_F, per-class accuracies) in eval mode, as fractions; the model is left in train mode."""
     pred = predict_logits(model, forget.x, r.device, precision=r.hp.precision).argmax(1).to(forget.y.device)
@@ -145,25 +151,45 @@ def run(r):
     ex, hp, model = r.hp.extra, r.hp, r.model
     forget = unaugmented(r.data.forget())
     k = r.data.num_classes
-    stats_from = ex["stats"] if ex["stats"] != "auto" else ("retain" if r.data.setting == "with_retain" else "forget")
     original = frozen_copy(model)
     target = held_out_accuracy(original, r) - ex["tolerance"]
     tr = Trainer(r)
-    hook = Embeddings(model)
+    hook, o_hook = Embeddings(model), Embeddings(original)
     try:
-        # 1. class statistics, eval mode, no gradients
-        part = r.data.retain() if stats_from == "retain" else forget
-        embs, labels = [], []
-        with torch.no_grad():
-            for x, y in tr.batches([part], shuffle=stats_from == "retain"):
-                tr.forward(x, train=False)
-                embs.append(hook.take())
-                labels.append(y)
-        means, inv, ok = class_statistics(torch.cat(embs), torch.cat(labels), k, ex)
-        # 2. the surrogate, labelled by the original
+        # 1. the surrogate, labelled by the original (eval mode, once); its embeddings for stats: surrogate
         sx = noise_images(forget.x, ex["surrogate_size"], tr.gen)
-        s_logits = torch.cat([teacher_logits(original, sx[i : i + 1024], r) for i in range(0, len(sx), 1024)])
+        s_logits, s_embs = [], []
+        for i in range(0, len(sx), 1024):
+            s_logits.append(teacher_logits(original, sx[i : i + 1024], r))
+            s_embs.append(o_hook.take())
+        s_logits = torch.cat(s_logits)
         s_weights = class_balanced_weights(s_logits.argmax(1), k)
+        # 2. class statistics, eval mode, no gradients
+        stats_from = (
+            ex["stats"] if ex["stats"] != "auto" else ("retain" if r.data.setting == "with_retain" else "forget")
+        )
+        if stats_from == "surrogate":
+            means, inv, ok = class_statistics(torch.cat(s_embs), s_logits.argmax(1), k, ex)
+        else:
+            part = r.data.retain() if stats_from == "retain" else forget
+            embs, labels = [], []
+            with torch.no_grad():
+                for x, y in tr.batches([part], shuffle=stats_from == "retain"):
+                    tr.forward(x, train=False)
+                    embs.append(hook.take())
+                    labels.append(y)
+            means, inv, ok = class_statistics(torch.cat(embs), torch.cat(labels), k, ex)
+        if ex["stats"] == "auto" and not targets_exist(ok, forget.y):  # e.g. a class-wise D_F without D_R
+            log.info("SCAR: D_F holds no other class to push to; class statistics from the surrogate instead")
+            stats_from = "surrogate"
+            means, inv, ok = class_statistics(torch.cat(s_embs), s_logits.argmax(1), k, ex)
+        if not targets_exist(ok, forget.y):
+            raise UserError(
+                f"SCAR: no class other than the forget samples' own has statistics (from {stats_from}); "
+                "run it with_retain (statistics from D_R) or set unlearn.methods.<instance>.stats to another source."
+            )
+        del s_embs
+        r.stats["stats_from"] = stats_from
         surrogate = Mixture([Part("surrogate", sx, torch.arange(len(sx), device=sx.device), False)])
         forget_mix = Mixture([forget])
         b, n_f = hp.batch_size, len(forget)
@@ -216,6 +242,7 @@ def run(r):
         r.stats["stopped_after_epochs"] = epoch + 1
     finally:
         hook.close()
+        o_hook.close()
         tr.close()
     return model
 
