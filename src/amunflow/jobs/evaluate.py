@@ -67,16 +67,15 @@ def evaluate_job(
     row["l2_moved"] = meta.get("l2_moved", 0.0 if meta["kind"] in ("original", "retrain") else np.nan)
     row["relearn_epochs"] = 0.0 if meta["kind"] == "original" else np.nan
     relearn = cfg.get("relearn", {})
-    original, o_logits = None, logits if meta["kind"] == "original" else None
-    if original_path and meta["kind"] != "original":
+    n_train, original, o_test = len(data.train_y), None, None
+    if meta["kind"] == "original":
+        o_test = logits[n_train:]
+    elif original_path:
         expect_original = {"kind": "original", "model_seed": meta["model_seed"]}
         original, _ = open_model(original_path, data, dev, expect_original)
-        o_logits = predict_logits(original, torch.as_tensor(data.test_x), dev).numpy()
-    else:
-        o_logits = None if o_logits is None else o_logits[len(data.train_y) :]
-    if o_logits is not None:
-        test_y = y[len(data.train_y) :]
-        row["rf_jsd"] = rf_jsd(logits[split.forget], y[split.forget], o_logits, test_y)
+        o_test = predict_logits(original, torch.as_tensor(data.test_x), dev).numpy()
+    if o_test is not None:
+        row["rf_jsd"] = rf_jsd(logits[split.forget], y[split.forget], o_test, y[n_train:])
     if original is not None and relearn.get("enabled"):
         fx, fy = data.train_x[split.forget], data.train_y[split.forget]
         target = accuracy(original, torch.as_tensor(fx), fy, dev)
