@@ -7,7 +7,9 @@ random ("HR") forgetting (jbonato1/SCAR @280ceae: src/Unlearning_methods.py ``SC
    statistics set, raised to the power ``delta`` (Tukey), per class their mean and a covariance shrunk
    twice (C + gamma1 I mean(diag) + gamma2 (1 - I) mean(nonzero off-diagonal)), scaled to a correlation
    matrix and pseudo-inverted. The reference reads D_R for this (augmented, as its retain loader);
-   ``stats: auto`` does so where the run may read D_R and uses D_F (unaugmented) without it.
+   ``stats: auto`` does so where the run may read D_R, uses D_F (unaugmented) without it, and the
+   surrogate's embeddings by the original's labels where D_F holds no class other than its samples' own
+   (a class-wise D_F without D_R).
 2. Surrogate images, labelled by the original's logits (eval mode, once) and drawn class-balanced by its
    pseudo-labels (weights 1 / class count, a count under 3 taken as 5, with replacement).
 3. Adam over every parameter; for at most ``epochs`` epochs, for each batch of D_F in a fixed order
