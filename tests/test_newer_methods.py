@@ -136,7 +136,7 @@ def test_scar_is_the_authors_written_out_loop(setup, tolerance, bn):  # noqa: F8
     stopped = scar_written_out(ref, data, forget, run.seed, lr, 3, 32, 100, 2, tolerance, bn)
     REGISTRY["scar"].run(run)
     assert_same_after_adam(run.model, ref, lr)
-    assert run.stats["stopped_after_epochs"] == (stopped or 3)
+    assert run.stats["epochs_run"] == (stopped or 3)
     assert (stopped is None) == (tolerance > 0)
     hp = run.hp.__dict__ | run.hp.extra
     full = REGISTRY["scar"].cost("forget_only", hp, 40, 200)

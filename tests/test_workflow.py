@@ -114,8 +114,10 @@ def test_tiny_every_method_runs_in_every_setting_it_supports(tiny):
             if method not in ("ngplus", "ssd", "sfron", "scar"):
                 assert side["sample_steps"] == sum(side["seen"].values())
             assert side["hyper"]["epochs"] == spec.recipe.get("epochs", 2)  # a reference recipe over common
-            # the registry's cost model (what amunflow-estimate adds up) is what the run did
-            assert side["method_work"] == spec.cost(setting, side["hyper"], len(split.forget), len(split.retain))
+            # the registry's cost model (what amunflow-estimate adds up) is what the run did; a method that
+            # stops by itself (LoTUS, SCAR) is priced at its maximum and records the epochs it ran
+            ran = {**side["hyper"], "epochs": side["epochs_run"] or side["hyper"]["epochs"]}
+            assert side["method_work"] == spec.cost(setting, ran, len(split.forget), len(split.retain))
             if spec.needs_adv:
                 assert side["seen"]["adversarial"] == 2 * len(split.forget)
     assert (tiny.res / "masks" / "seed1" / "random0.1" / "split1.pt").exists()

@@ -134,6 +134,7 @@ def unlearn_job(
         # the method's own work (what its registry cost counts): SGD steps and its other gradients
         method_work=run.stats["sample_steps"] + run.stats["extra_grad_evals"],
         seen=run.stats["seen"],
+        epochs_run=run.stats.get("epochs_run"),  # where a method stops by itself (SCAR, LoTUS): epochs begun
         l2_moved=float("nan")
         if diverged
         else param_distance({k: v.cpu() for k, v in model.state_dict().items()}, source),

@@ -241,7 +241,7 @@ def run(r):
             log.info("epoch %d/%d D_F accuracy %.4f (stop below %.4f)", epoch + 1, hp.epochs, acc, target)
             if stop:
                 break
-        r.stats["stopped_after_epochs"] = epoch + 1
+        r.stats["epochs_run"] = epoch + 1
     finally:
         hook.close()
         o_hook.close()
