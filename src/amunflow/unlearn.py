@@ -25,7 +25,7 @@ from .augment import augment
 from .device import autocast
 from .hyper import RECIPE
 from .methods.base import SETTINGS
-from .predict import predict_logits
+from .predict import accuracy
 from .schema import section
 from .train import Recipe
 
@@ -360,7 +360,7 @@ def held_out_accuracy(model: torch.nn.Module, run: Run) -> float:
     """A model's accuracy (a fraction) on the run's held-out images, eval mode, fp32: the stopping target
     SCAR and LoTUS measure on the original before unlearning."""
     part = run.data.held_out()
-    return float((predict_logits(model, part.x, run.device).argmax(1) == part.y.cpu()).float().mean())
+    return accuracy(model, part.x, part.y.cpu(), run.device) / 100
 
 
 def frozen_copy(model: torch.nn.Module) -> torch.nn.Module:

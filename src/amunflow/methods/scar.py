@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import UserError
+from ..augment import to_float
 from ..predict import predict_logits
 from ..unlearn import Diverged, Mixture, Part, Trainer, frozen_copy, held_out_accuracy, teacher_logits, unaugmented
 
@@ -122,7 +123,7 @@ def distill(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
 
 def noise_images(like: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
     """N(0, 1) images in the normalised space of ``like``'s per-channel statistics, as [0, 1]-scale floats."""
-    x = like.float() / 255 if like.dtype == torch.uint8 else like.float()
+    x = to_float(like, channels_last=False)
     mean, std = x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3))
     z = torch.randn((n, *x.shape[1:]), generator=gen, device=x.device)
     return mean.view(1, -1, 1, 1) + std.view(1, -1, 1, 1) * z
