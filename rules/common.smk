@@ -15,8 +15,7 @@ from amunflow.config import SPEED_KEYS, Experiment, load_config_file, validate_c
 from amunflow.data import describe_source, source_fingerprint
 from amunflow.forget_list import list_sha256
 from amunflow.io import file_hash
-from amunflow.hyper import parse_point, resolve_hyper, selected_hyper
-from amunflow.methods import REGISTRY
+from amunflow.hyper import parse_point, resolve_hyper, selected_hyper, spec_for
 from amunflow.paper import protocol_differences
 
 try:
@@ -79,8 +78,8 @@ def method_of(instance, setting):
 
 
 def spec_of(instance, setting):
-    """The registry entry (what the method reads) of a method instance."""
-    return REGISTRY[method_of(instance, setting)]
+    """The registry entry (what the method reads) of a method instance in a setting."""
+    return spec_for(config["unlearn"], instance, setting)
 
 
 def configured_hyper(instance, setting):

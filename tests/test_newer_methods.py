@@ -283,3 +283,200 @@ def test_rf_jsd_is_lotus_js_proxy():
     confident = np.eye(5)[t_y] * 10.0  # a model that memorized: its D_F outputs far sharper than on D_T
     near = rf_jsd(t_logits * 1.2, t_y, t_logits, t_y)  # slightly sharper outputs
     assert 0 < near < rf_jsd(confident, t_y, t_logits, t_y)
+
+
+# --------------------------------------------------------------------------- RUM
+
+
+def rum_run(setup, mem, setting="with_retain", **hyper):  # noqa: F811
+    """A RUM run on the fixture with D_F's memorization scores ``mem`` (n_forget, 2)."""
+    from amunflow.unlearn import DataViews, Hyper, Run
+
+    data, model, forget, retain, adv = setup
+    run = make_run(setup, "rum", setting, **{**REGISTRY["rum"].recipe, **hyper})
+    hp = run.hp
+    views = DataViews(data.train_x, data.train_y, forget, retain, setting, CPU, adv, 4, memorization=mem)
+    return Run(run.model, views, Hyper.from_dict({**hp.__dict__, **hp.extra}), 3, CPU, progress_file=False)
+
+
+CPU = torch.device("cpu")
+
+
+def rum_scores(n, seed=0):
+    """Scores with many ties in the accuracy column (as with few reference models)."""
+    rs = np.random.RandomState(seed)
+    return np.stack([rs.choice([-0.5, 0.0, 0.5, 1.0], n), rs.rand(n)], 1)
+
+
+def test_rum_groups_rank_by_memorization_then_confidence_then_position():
+    from amunflow.methods.rum import groups
+
+    mem = np.array([[1.0, 0.2], [0.0, 0.9], [0.0, 0.1], [1.0, 0.2], [0.5, 0.0], [0.0, 0.1], [1.0, 0.7]])
+    by_hand = [[2, 5, 1], [4, 0], [3, 6]]  # ranks: (0,.1,#2) (0,.1,#5) (0,.9) | (.5) (1,.2,#0) | (1,.2,#3) (1,.7)
+    assert [g.tolist() for g in groups(mem, 3)] == by_hand
+    mem = rum_scores(41)
+    key = sorted(range(41), key=lambda i: (mem[i, 0], mem[i, 1], i))
+    assert np.concatenate(groups(mem, 4)).tolist() == key
+    assert [len(g) for g in groups(mem, 4)] == [11, 10, 10, 10]
+
+
+def rum_written_out(model, data, forget, retain, mem, seed, lr, b, ft_epochs, salun_epochs, wd=5e-4, ratio=0.5):
+    """``main_rum.py``'s nothing / FT / SalUn sequence written out (main_forget.py --sequential --mem mid,
+    main_random.py --mem high; SGD, momentum 0.9, no augmentation, no decay): groups by hand, D_R plus the
+    groups not yet unlearned, SalUn's mask from |sum grad -CE| over the high group on the model FT left, the
+    masked entries held (no decay), labels from the other classes (our RL's) redrawn each epoch."""
+    key = sorted(range(len(forget)), key=lambda i: (mem[i, 0], mem[i, 1], i))
+    third = [key[: len(key) - 2 * (len(key) // 3)]]  # np.array_split's sizes: the first group takes the rest
+    rest = key[len(third[0]) :]
+    low, mid, high = third[0], rest[: len(rest) // 2], rest[len(rest) // 2 :]
+    assert len(low) >= len(mid) == len(high)
+    del low  # the low group: nothing
+
+    def x_of(idx):
+        return torch.as_tensor(data.train_x[idx]).float() / 255
+
+    def y_of(idx):
+        return torch.as_tensor(data.train_y[idx]).long()
+
+    # FT on the middle group: D_R and the high group (not yet unlearned)
+    r_idx = np.concatenate([retain, forget[high]])
+    xr, yr = x_of(r_idx), y_of(r_idx)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=wd)
+    for _ in range(ft_epochs):
+        model.train()
+        order = torch.randperm(len(yr), generator=gen)
+        for i in range(0, len(yr), b):
+            loss = F.cross_entropy(model(xr[order[i : i + b]]), yr[order[i : i + b]])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    # SalUn on the high group: D_R only
+    xh, yh = x_of(forget[high]), y_of(forget[high])
+    model.eval()
+    model.zero_grad()
+    (-F.cross_entropy(model(xh), yh)).backward()
+    sal = {n: p.grad.abs() for n, p in model.named_parameters()}
+    flat = torch.cat([s.flatten() for s in sal.values()])
+    cut = flat.sort(descending=True).values[int(round(ratio * len(flat))) - 1]
+    mask = {n: (s >= cut).float() for n, s in sal.items()}
+    xr, yr = x_of(retain), y_of(retain)
+    gen = torch.Generator().manual_seed(seed)
+    label_gen = torch.Generator().manual_seed(seed + 7919)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=0.0)
+    for _ in range(salun_epochs):
+        wrong = (yh + torch.randint(1, 4, yh.shape, generator=label_gen)) % 4
+        x_all, y_all = torch.cat([xr, xh]), torch.cat([yr, wrong])
+        model.train()
+        order = torch.randperm(len(y_all), generator=gen)
+        for i in range(0, len(y_all), b):
+            loss = F.cross_entropy(model(x_all[order[i : i + b]]), y_all[order[i : i + b]])
+            opt.zero_grad()
+            loss.backward()
+            for n, p in model.named_parameters():
+                p.grad.mul_(mask[n]).add_(p.detach() * mask[n], alpha=wd)
+            opt.step()
+    return mid, high
+
+
+def test_rum_is_the_references_sequence_written_out(setup):  # noqa: F811
+    """Nothing for the least memorized third of 40 forget images, FT (2 epochs) for the middle one with the
+    high third still retained, SalUn (1 epoch, its mask on FT's model and the high group) for the top one:
+    as the reference's three commands, written out; the steps' work is what the cost counts."""
+    data, model, forget, retain, _ = setup
+    mem = rum_scores(40)
+    inner = ["none", {"method": "ft", "epochs": 2}, {"method": "salun", "epochs": 1}]
+    run = rum_run(setup, mem, lr=0.02, batch_size=32, momentum=0.9, weight_decay=5e-4, inner=inner)
+    ref = copy.deepcopy(run.model)
+    mid, high = rum_written_out(ref, data, forget, retain, mem, run.seed, 0.02, 32, 2, 1)
+    REGISTRY["rum"].run(run)
+    from .test_baselines import assert_same_state
+
+    assert_same_state(run.model, ref)
+    assert run.stats["sample_steps"] == 2 * (200 + len(high)) + 1 * (200 + len(high))
+    hp = run.hp.__dict__ | run.hp.extra
+    assert REGISTRY["rum"].cost("with_retain", hp, 40, 200) == run.stats["sample_steps"] + len(high)
+    assert run.stats["extra_grad_evals"] == len(high)  # the mask's pass over the high group
+    assert run.stats["seen"] == {"retain": 2 * (200 + len(high)) + 200, "forget": len(high)}
+
+
+def test_rum_retains_later_groups_only_with_the_switch(setup):  # noqa: F811
+    """later_in_retain false: each step's D_R is D_R alone; a step on no group is skipped; an AMUN step
+    gets its group's rows of D_A."""
+    mem = rum_scores(40)
+    run = rum_run(setup, mem, inner=["none", {"method": "ft", "epochs": 1}, "none"], later_in_retain=False)
+    REGISTRY["rum"].run(run)
+    assert run.stats["seen"] == {"retain": 200}
+    run = rum_run(setup, mem, "forget_only", inner=["none", "none", {"method": "amun", "epochs": 1}], lr=0.01)
+    before = copy.deepcopy(run.model.state_dict())
+    REGISTRY["rum"].run(run)
+    assert run.stats["seen"] == {"forget": 13, "adversarial": 13}
+    assert any(not torch.equal(before[k], v) for k, v in run.model.state_dict().items())
+    run = rum_run(setup, None, inner=["none"])
+    with pytest.raises(UserError, match="memorization scores"):
+        REGISTRY["rum"].run(run)
+
+
+def test_memorization_confidence_is_the_per_sample_estimate():
+    """Feldman's estimate with the softmax probability of the label, a point at a time, against the
+    vectorized one; the accuracy version stays the in-minus-out accuracy."""
+    from amunflow.splits import memorization_scores
+
+    rs = np.random.RandomState(1)
+    logits, y = rs.randn(4, 9, 3) * 3, rs.randint(0, 3, 9)
+    keep = np.array([[1, 0, 1, 0, 1, 1, 0, 0, 1], [0, 1, 0, 1, 0, 0, 1, 1, 0]] * 2, dtype=bool)
+    got = memorization_scores(logits, keep, y, confidence=True)
+    acc = memorization_scores(logits, keep, y)
+    for i in range(9):
+        p = [np.exp(logits[k, i, y[i]]) / np.exp(logits[k, i]).sum() for k in range(4)]
+        c = [float(np.argmax(logits[k, i]) == y[i]) for k in range(4)]
+        ins, outs = [k for k in range(4) if keep[k, i]], [k for k in range(4) if not keep[k, i]]
+        assert got[i] == pytest.approx(np.mean([p[k] for k in ins]) - np.mean([p[k] for k in outs]))
+        assert acc[i] == pytest.approx(np.mean([c[k] for k in ins]) - np.mean([c[k] for k in outs]))
+
+
+def test_rum_steps_are_checked_and_decide_settings_and_d_a():
+    """Each step names a registered, non-wrapper method with keys of its own, checked against that method;
+    RUM runs in the settings every step supports (FT needs D_R) and reads D_A when a step does; it needs
+    the reference models' scores; its steps are not tuned."""
+    import yaml
+
+    from amunflow.config import Experiment, validate_config
+    from amunflow.hyper import settings_of, spec_for
+
+    from .helpers import CONFIGS
+
+    def cfg(**methods):
+        c = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+        c["unlearn"]["methods"] = methods
+        c["tuning"] = {"enabled": False}
+        return c
+
+    c = validate_config(cfg(rum={}, rum_amun={"method": "rum", "inner": ["none", "amun", "amun"]}), False)
+    u = c["unlearn"]
+    assert settings_of(u, "rum") == ["with_retain"] and settings_of(u, "rum_amun") == ["with_retain", "forget_only"]
+    assert not spec_for(u, "rum", "with_retain").needs_adv and spec_for(u, "rum_amun", "forget_only").needs_adv
+    assert {s for _, s, *_ in Experiment(c).unlearn_units()} == {"with_retain", "forget_only"}
+    bad = [
+        ({"inner": ["none", "fine_tune"]}, r"unlearn\.methods\.rum\.inner\[1\]: 'fine_tune' is not a method"),
+        ({"inner": [{"method": "rum"}]}, r"inner\[0\]: 'rum' is not a method a step can run"),
+        ({"inner": [{"method": "salun", "mask_ratio": 2}]}, r"inner\[0\]\.mask_ratio"),
+        ({"inner": [{"method": "ft", "alpha": 1}]}, r"inner\[0\]: unknown hyperparameter\(s\) \['alpha'\]"),
+        ({"inner": []}, r"unlearn\.methods\.rum\.inner"),
+    ]
+    for entry, message in bad:
+        with pytest.raises(UserError, match=message):
+            validate_config(cfg(rum=entry), False)
+    c = cfg(rum={"inner": ["none", "ft"]})
+    c["unlearn"]["settings"] = ["forget_only"]
+    with pytest.raises(UserError, match=r"unlearn\.methods\.rum: it runs only .* inner steps"):
+        validate_config(c, False)
+    c = cfg(rum={})
+    c["rmia"] = {"enabled": False}
+    c["evaluation"] = {"mia_column": "mis"}
+    with pytest.raises(UserError, match=r"unlearn\.methods\.rum: .*set rmia\.enabled: true"):
+        validate_config(c, False)
+    c = cfg(rum={})
+    c["tuning"] = {"enabled": True, "grids": {"rum": {"inner": [["none"], ["ft"]]}}}
+    with pytest.raises(UserError, match=r"tuning\.grids\.rum\.inner: a wrapper's steps"):
+        validate_config(c, False)

@@ -69,6 +69,8 @@ def seq_unlearn_inputs(w):
         inputs["adv_source"] = original_path(w.model_seed)
     if spec.needs_mask:
         inputs["mask"] = own("masks", ".pt")
+    if spec.needs_memorization:  # D_F's memorization scores (RUM)
+        inputs.update(reference_inputs())
     # the one-shot runs' values (no re-tuning)
     return {**inputs, **selection_input(inst, w.forget)}
 

@@ -40,6 +40,8 @@ def shadow_unlearn_inputs(w):
         inputs["adv"] = shadow_path("adv.h5", w.shadow, w.forget, w.split_seed)
     if spec.needs_mask:
         inputs["mask"] = shadow_path("mask.pt", w.shadow, w.forget, w.split_seed)
+    if spec.needs_memorization:  # D_F's memorization scores (RUM)
+        inputs.update(reference_inputs())
     return {**inputs, **selection_input(w.instance, w.forget)}
 
 

@@ -13,6 +13,8 @@ def method_inputs(w, split_seed):
         inputs["adv"] = adversarial_path(w.model_seed, w.forget, split_seed)
     if spec.needs_mask:
         inputs["mask"] = mask_path(w.model_seed, w.forget, split_seed)
+    if spec.needs_memorization:  # D_F's memorization scores (RUM)
+        inputs.update(reference_inputs())
     return inputs
 
 

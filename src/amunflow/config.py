@@ -117,11 +117,17 @@ def _check_something_to_do(config: dict) -> None:
     if not u["methods"]:
         raise UserError("config key unlearn.methods: it is empty, so there is nothing to compare; name a method.")
     for inst in u["methods"]:
+        spec = REGISTRY[method_of(u, inst)]
         if not settings_of(u, inst):
-            supported = REGISTRY[method_of(u, inst)].settings
+            steps = " (where each of its inner steps' methods can)" if spec.wraps else ""
             raise UserError(
-                f"config key unlearn.methods.{inst}: it runs only {_keys(supported, 'or')}, none of unlearn.settings "
-                f"{u['settings']}; add a setting it supports or remove it."
+                f"config key unlearn.methods.{inst}: it runs only {_keys(spec.settings, 'or')}{steps}, none of "
+                f"unlearn.settings {u['settings']}; add a setting it supports or remove it."
+            )
+        if spec.needs_memorization and not config["rmia"]["enabled"]:
+            raise UserError(
+                f"config key unlearn.methods.{inst}: it ranks D_F by the memorization scores of the RMIA reference "
+                "models; set rmia.enabled: true."
             )
     if config["tuning"]["enabled"] and not any(s["kind"] in TUNED for s in config["forget_sets"]):
         raise UserError(

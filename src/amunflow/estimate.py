@@ -12,7 +12,7 @@ import math
 from . import UserError
 from .config import Experiment, load_config_file, merge_config, validate_config
 from .data import describe_source
-from .hyper import method_of, parse_point, resolve_hyper
+from .hyper import method_of, parse_point, resolve_hyper, spec_for
 from .methods import REGISTRY
 from .splits import forget_count
 
@@ -50,7 +50,7 @@ def estimate(config: dict, n_train: int, n_test: int) -> list[dict]:
     if config["attack"]["scope"] == "all":
         n_attack, jobs = len(config["model_seeds"]) * n_train, len(config["model_seeds"])
     else:  # one per evaluation split, and one per tuning split when a tuned method reads D_A
-        tuned = [(f, m) for inst, _, f, _, m in exp.tuning_units() if REGISTRY[method_of(u, inst)].needs_adv]
+        tuned = [(f, m) for inst, st, f, _, m in exp.tuning_units() if spec_for(u, inst, st).needs_adv]
         pairs = [(f, s, m) for f, s, m in units] + [(f, config["tuning_seed"], m) for f, m in sorted(set(tuned))]
         n_attack, jobs = sum(sizes[f] for f, _, _ in pairs), len(pairs)
     rows.append(
@@ -111,7 +111,7 @@ def _ulira_rows(config: dict, exp: Experiment, sizes: dict, n_train: int) -> lis
     pairs = sorted({(f, sd) for _, _, f, sd in units})
     retrains = [(f, sd) for f, sd in pairs] + [(f, sd) for name, _, f, sd in units if name == "retrain"]
     runs = [(n, st, f) for n, st, f, _ in units if n not in ("original", "retrain")]
-    adv = {(f, sd) for n, st, f, sd in units if (n, st, f) in runs and REGISTRY[method_of(u, n)].needs_adv}
+    adv = {(f, sd) for n, st, f, sd in units if (n, st, f) in runs and spec_for(u, n, st).needs_adv}
     steps = config["attack"]["steps"]
     return [
         {"stage": "U-LiRA shadow originals", "jobs": s, "sample_steps": s * e * half},

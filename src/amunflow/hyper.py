@@ -5,6 +5,7 @@ hyperparam_tune.py)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 import re
 
@@ -12,7 +13,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from . import UserError
-from .methods import REGISTRY, SETTINGS
+from .methods import REGISTRY, SETTINGS, Method, needs_adv, steps
 from .schema import section, subschema
 
 RECIPE = subschema("unlearn.common")["properties"]  # the hyperparameters every method shares
@@ -62,7 +63,29 @@ def resolve_hyper(unlearn_cfg: dict, instance: str, setting: str) -> tuple[str, 
     hp.update(own)
     where = f"unlearn.methods.{instance}" + (f".{setting}" if own else "")
     _check(hp, method, where)
+    if REGISTRY[method].wraps:
+        _check_steps(hp, f"{where}.inner")
     return method, dict(sorted(hp.items()))
+
+
+def _check_steps(hp: dict, where: str) -> None:
+    """A wrapper's steps: registered methods, not wrappers themselves, with keys of their own."""
+    for i, step in enumerate(steps(hp)):
+        if step is None:
+            continue
+        name = step["method"]
+        if name not in REGISTRY or REGISTRY[name].wraps:
+            allowed = ["none"] + [m for m, spec in REGISTRY.items() if not spec.wraps]
+            raise UserError(f"config key {where}[{i}]: {name!r} is not a method a step can run; use one of {allowed}.")
+        _check({k: v for k, v in step.items() if k != "method"}, name, f"{where}[{i}]")
+
+
+def spec_for(unlearn_cfg: dict, instance: str, setting: str) -> Method:
+    """The registry entry of an instance's method as its run in ``setting`` reads artifacts: a wrapper
+    reads D_A when one of its steps does."""
+    method, hp = resolve_hyper(unlearn_cfg, instance, setting)
+    spec = REGISTRY[method]
+    return dataclasses.replace(spec, needs_adv=True) if needs_adv(method, hp) else spec
 
 
 def _check(hp: dict, method: str, where: str, prefix: bool = True) -> None:
@@ -84,8 +107,18 @@ def _check(hp: dict, method: str, where: str, prefix: bool = True) -> None:
 
 
 def settings_of(unlearn_cfg: dict, instance: str) -> list[str]:
-    """The configured access settings the instance's method supports."""
-    return [s for s in unlearn_cfg["settings"] if s in REGISTRY[method_of(unlearn_cfg, instance)].settings]
+    """The configured access settings the instance's method supports (a wrapper: where every step's does)."""
+    spec = REGISTRY[method_of(unlearn_cfg, instance)]
+    out = [s for s in unlearn_cfg["settings"] if s in spec.settings]
+    if spec.wraps:
+        out = [
+            s
+            for s in out
+            if all(
+                s in REGISTRY[st["method"]].settings for st in steps(resolve_hyper(unlearn_cfg, instance, s)[1]) if st
+            )
+        ]
+    return out
 
 
 # --------------------------------------------------------------------------- the tuning grid
@@ -130,6 +163,11 @@ def grid_of(config: dict, instance: str, setting: str | None = None) -> dict:
         if unknown:
             raise UserError(
                 f"config key {where}: {unknown} are not hyperparameters of method {method}; allowed: {sorted(props)}."
+            )
+        if REGISTRY[method].wraps and "inner" in grid:
+            raise UserError(
+                f"config key {where}.inner: a wrapper's steps decide what its runs read and are not tuned; tune "
+                "lr, or configure one instance per choice of steps (e.g. rum_amun: {method: rum, inner: [...]})."
             )
         for key, values in grid.items():
             for i, v in enumerate(values):

@@ -99,13 +99,23 @@ class Split:
         return array_hash(self.forget)
 
 
-def memorization_scores(ref_logits: np.ndarray, keep: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def memorization_scores(
+    ref_logits: np.ndarray, keep: np.ndarray, labels: np.ndarray, confidence: bool = False
+) -> np.ndarray:
     """Feldman's memorization estimate of every point from the reference models (K, P, C) and their keep
     matrix: the references' accuracy on the point when it was IN their training half minus when it was
-    OUT (Feldman & Zhang 2020), in [-1, 1]; 1 = learnt only by the models that saw it."""
-    correct = np.asarray(ref_logits).argmax(2) == np.asarray(labels)[None, :]
+    OUT (Feldman & Zhang 2020), in [-1, 1]; 1 = learnt only by the models that saw it. ``confidence``:
+    their softmax probability of the label instead of accuracy (the same estimate, continuous: with few
+    reference models the accuracy version takes a handful of values)."""
+    logits, labels = np.asarray(ref_logits, dtype=np.float64), np.asarray(labels)
+    if confidence:
+        z = logits - logits.max(2, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(2, keepdims=True)
+        hit = np.take_along_axis(p, labels[None, :, None], 2)[..., 0]
+    else:
+        hit = (logits.argmax(2) == labels[None, :]).astype(np.float64)
     keep = np.asarray(keep, dtype=bool)
-    return (correct & keep).sum(0) / keep.sum(0) - (correct & ~keep).sum(0) / (~keep).sum(0)
+    return (hit * keep).sum(0) / keep.sum(0) - (hit * ~keep).sum(0) / (~keep).sum(0)
 
 
 def quantile_pool(scores: np.ndarray, lo: float, hi: float) -> np.ndarray:

@@ -57,7 +57,17 @@ class DataViews:
     """D_F, D_R and D_A for one unlearning run, limited by the access setting."""
 
     def __init__(
-        self, train_x, train_y, forget_idx, retain_idx, setting, device, adv=None, num_classes=None, held_out=None
+        self,
+        train_x,
+        train_y,
+        forget_idx,
+        retain_idx,
+        setting,
+        device,
+        adv=None,
+        num_classes=None,
+        held_out=None,
+        memorization=None,
     ):
         if setting not in SETTINGS:
             raise UserError(f"unknown access setting {setting!r}; use one of {', '.join(SETTINGS)}.")
@@ -67,6 +77,33 @@ class DataViews:
         self._adv = adv  # (images float32, labels) aligned with forget_idx, or None
         self.num_classes = num_classes if num_classes is not None else int(np.max(train_y)) + 1
         self._held_out = held_out  # (images, labels) of D_T, or None
+        self._mem = memorization  # (n_forget, 2): accuracy and confidence memorization, aligned with forget_idx
+
+    def memorization(self) -> np.ndarray:
+        """D_F's memorization scores (n_forget, 2), aligned with :meth:`forget`: the RMIA reference models'
+        accuracy on a sample when IN their training half minus when OUT (Feldman's estimate), and the same
+        with their confidence in its label (softmax) instead of accuracy."""
+        if self._mem is None:
+            raise UserError("this method needs D_F's memorization scores, but none were given to the run.")
+        return self._mem
+
+    def narrowed(self, keep, also_retain=()) -> DataViews:
+        """Views of a part of this run: D_F is the samples at positions ``keep`` of D_F (with their D_A
+        rows and memorization scores), and D_R gains those at ``also_retain`` (RUM's later groups)."""
+        keep, extra = np.asarray(keep, dtype=np.int64), np.asarray(also_retain, dtype=np.int64)
+        adv = None if self._adv is None else (self._adv[0][keep], self._adv[1][keep])
+        return DataViews(
+            self._x,
+            self._y,
+            self._forget[keep],
+            np.concatenate([self._retain, self._forget[extra]]),
+            self.setting,
+            self.device,
+            adv,
+            self.num_classes,
+            self._held_out,
+            None if self._mem is None else self._mem[keep],
+        )
 
     def _part(self, name, idx, aug=True):
         return Part(

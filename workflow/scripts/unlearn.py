@@ -28,6 +28,8 @@ def main(smk, logfile):
         expect_model=smk.params.expect_model,
         chain=smk.params.get("chain"),
         record_divergence=smk.params.get("record_divergence", False),
+        ref_logits=smk.input.get("refs", ()),
+        keep_path=smk.input.get("keep"),
     )
 
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import torch
 
+from .. import UserError
 from ..adversarial import load_for_forget_set
 from ..checkpoint import save_checkpoint
 from ..device import pick_device
 from ..io import file_hash, stable_hash
-from ..methods import REGISTRY
+from ..methods import REGISTRY, needs_adv
 from ..models import param_distance
 from ..predict import accuracy
 from ..saliency import load_mask
+from ..splits import memorization_scores
 from ..unlearn import DataViews, Diverged, Hyper, Run
-from .inputs import open_bundle, open_model, open_split
+from .inputs import open_bundle, open_keep, open_model, open_reference_logits, open_split
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ def unlearn_job(
     expect_model: dict | None = None,
     chain: str | None = None,
     record_divergence: bool = False,
+    ref_logits=(),
+    keep_path=None,
 ) -> dict:
     """Run one method and save the unlearned checkpoint. D_A must come from ``adv_checkpoint`` (default:
     the model being unlearned; the original model for AMUN's static D_A in sequential requests). The
@@ -46,7 +51,8 @@ def unlearn_job(
 
     A run that diverges fails, unless ``record_divergence`` (a tuning grid point, where a too-large
     learning rate is an expected outcome): then the checkpoint's sidecar says ``diverged`` with the
-    reason, its evaluation writes no metric and the selection passes over the point."""
+    reason, its evaluation writes no metric and the selection passes over the point. A method that reads
+    D_F's memorization scores (RUM) gets them from the RMIA reference models' logits and keep matrix."""
     spec = REGISTRY[method]
     data = open_bundle(data_path)
     fp = data.fingerprint()
@@ -56,8 +62,9 @@ def unlearn_job(
     hp = Hyper.from_dict(hyper)
     if hp.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    reads_adv = needs_adv(method, hyper)
     adv, prep_grad_evals = None, 0  # forward+backward passes spent preparing the run, per sample
-    if spec.needs_adv:
+    if reads_adv:
         imgs, labels, adv_rows = load_for_forget_set(adv_path, adv_checkpoint or model_path, split, fp)
         adv = (imgs, labels)
         prep_grad_evals += int(adv_rows.grad_evals.sum())  # building D_A for this forget set
@@ -65,6 +72,14 @@ def unlearn_job(
     if spec.needs_mask:
         mask = load_mask(mask_path, hp.extra["mask_ratio"], dev, split.hash)
         prep_grad_evals += len(split.forget)  # the saliency pass over D_F
+    mem = None
+    if spec.needs_memorization:
+        if not ref_logits:
+            raise UserError(f"{instance} ranks D_F by memorization from the RMIA reference models; set rmia.enabled.")
+        n_pop = len(data.train_y) + len(data.test_y)
+        refs = np.stack(open_reference_logits(ref_logits, data, n_pop, data.num_classes))
+        keep, y = open_keep(keep_path, len(refs), n_pop), np.r_[data.train_y, data.test_y]
+        mem = np.stack([memorization_scores(refs, keep, y, confidence=c)[split.forget] for c in (False, True)], 1)
     source = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     views = DataViews(
         data.train_x,
@@ -76,6 +91,7 @@ def unlearn_job(
         adv,
         data.num_classes,
         held_out=(data.test_x, data.test_y),
+        memorization=mem,
     )
     run = Run(model, views, hp, seed, dev, mask, progress_file)
     log.info("%s (%s, %s) on %d forget samples: %s", instance, method, setting, len(split.forget), hyper)
@@ -117,7 +133,7 @@ def unlearn_job(
         image_size=meta["image_size"],
         source_checkpoint=str(model_path),
         source_checkpoint_hash=file_hash(model_path),
-        adversarial=str(adv_path) if spec.needs_adv else None,
+        adversarial=str(adv_path) if reads_adv else None,
         mask=str(mask_path) if spec.needs_mask else None,
         split_hash=split.hash,
         split_seed=split.attrs["seed"],

@@ -6,7 +6,7 @@ method's module, or torch."""
 
 from __future__ import annotations
 
-from .base import SETTINGS, Method
+from .base import SETTINGS, Method, steps
 
 WITH_RETAIN = ("with_retain",)
 MIXTURE = {
@@ -249,6 +249,30 @@ LOTUS = {
     "optimizer": {**ADAM["optimizer"], "enum": ["adamw"], "default": "adamw"},
 }
 
+RUM = {
+    "inner": {
+        "type": "array",
+        "minItems": 1,
+        "items": {
+            "oneOf": [
+                {"type": "string"},
+                {"type": "object", "required": ["method"], "properties": {"method": {"type": "string"}}},
+            ]
+        },
+        "default": ["none", {"method": "ft", "epochs": 10}, {"method": "salun", "epochs": 5}],
+        "description": (
+            "one step per memorization group of D_F, lowest first: none, a registered method's name, or "
+            "{method: name, key: value, ...} (its keys over this run's recipe); the reference's "
+            "nothing / FT 10 epochs / SalUn 5 epochs"
+        ),
+    },
+    "later_in_retain": {
+        "type": "boolean",
+        "default": True,
+        "description": "groups not yet unlearned count as retained in earlier steps (the reference's sequential D_R)",
+    },
+}
+
 LAST_K_RECIPE = {"lr": 0.01, "momentum": 0.0, "weight_decay": 0.0, "batch_size": 256}  # Deep Unlearn's plain SGD
 
 REGISTRY: dict[str, Method] = {
@@ -331,6 +355,23 @@ REGISTRY: dict[str, Method] = {
         # its config.py and CIFAR-10 script: AdamW 1e-4, wd 5e-4, batch 128, 10 epochs; crop, no flip
         recipe={"lr": 0.0001, "weight_decay": 5e-4, "batch_size": 128, "epochs": 10, "crop_padding": 4, "flip": False},
     ),
+    "rum": Method(
+        "rum",
+        "RUM: D_F split by memorization, each group unlearned by its own method in sequence (low to high)",
+        needs_memorization=True,
+        wraps=True,
+        params=RUM,
+        # its main_rum.py: SGD lr 0.1, batch 256, momentum 0.9, wd 5e-4, no augmentation, no decay in 10 epochs
+        recipe={
+            "lr": 0.1,
+            "lr_step": 100,
+            "batch_size": 256,
+            "momentum": 0.9,
+            "weight_decay": 5e-4,
+            "crop_padding": 0,
+            "flip": False,
+        },  # fmt: skip
+    ),
 }
 
 # Methods of other installed packages: an entry point in this group names a Method, e.g. in the
@@ -363,4 +404,12 @@ def _plugins() -> dict[str, Method]:
 
 REGISTRY.update(_plugins())
 
-__all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "SETTINGS", "Method"]
+
+def needs_adv(method: str, hp: dict) -> bool:
+    """Whether a run of ``method`` with resolved hyperparameters ``hp`` reads D_A (a wrapper's run does
+    when one of its steps' methods does)."""
+    spec = REGISTRY[method]
+    return spec.needs_adv or (spec.wraps and any(REGISTRY[s["method"]].needs_adv for s in steps(hp) if s))
+
+
+__all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "SETTINGS", "Method", "needs_adv", "steps"]

@@ -28,6 +28,8 @@ class Method:
     settings: tuple[str, ...] = SETTINGS  # access settings the method supports
     needs_adv: bool = False  # reads D_A
     needs_mask: bool = False  # reads a SalUn saliency mask (hyperparameter mask_ratio)
+    needs_memorization: bool = False  # reads D_F's memorization scores (from the RMIA reference models)
+    wraps: bool = False  # a meta-method: its ``inner`` hyperparameter lists steps that run registered methods
     params: dict = field(default_factory=dict)  # method-specific hyperparameters: name -> JSON-schema property
     # the reference code's values of shared recipe keys (lr, epochs, batch_size, momentum, ...): they
     # take precedence over unlearn.common, and an instance's own keys over them
@@ -57,3 +59,17 @@ def epochs_over(hp: dict, *sizes: int) -> int:
 def retain_if_allowed(setting: str, n_retain: int) -> int:
     """|D_R| when the setting gives access to it (for methods that pass over D_R when they can)."""
     return n_retain if setting == "with_retain" else 0
+
+
+def steps(hp: dict) -> list[dict | None]:
+    """A wrapper's ``inner`` steps, each None ("none": leave that group as it is) or ``{"method": name,
+    **its keys}`` (a bare name: no keys of its own)."""
+    out = []
+    for step in hp.get("inner", []):
+        if step == "none":
+            out.append(None)
+        elif isinstance(step, str):
+            out.append({"method": step})
+        else:
+            out.append(dict(step))
+    return out
