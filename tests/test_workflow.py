@@ -166,6 +166,14 @@ def test_tiny_metrics_gaps_and_tables(tiny):
     amun_eps = diff[(diff["method"] == "amun") & (diff["setting"] == "with_retain") & (diff["grouping"] == "eps")]
     first = amun_eps[amun_eps["forget"] == "random0.1"]
     assert len(first) >= 2 and np.average(first["ua"], weights=first["n"]) == pytest.approx(row["unlearn_acc"])
+    # each group's UA gap: to the retrain's UA on the same group of the same forget set (the retrain's own: 0)
+    unit = ["forget", "split_seed", "model_seed", "grouping", "group"]
+    retrain_ua = {tuple(r[unit]): r["ua"] for _, r in diff[diff["method"] == "retrain"].iterrows()}
+    for _, r in diff.iterrows():
+        assert r["ua_gap"] == pytest.approx(abs(r["ua"] - retrain_ua[tuple(r[unit])])), tuple(r)
+    assert (diff.loc[diff["method"] == "retrain", "ua_gap"] == 0).all() and "| UA gap |" in (
+        res / "tables" / "difficulty.md"
+    ).read_text()
 
 
 def test_tiny_cost_puts_work_first(tiny):

@@ -111,7 +111,7 @@ def difficulty_job(
                     s = arrays[arr] if arr in arrays else np.full(1, np.nan)
                     row[col] = np.nan if np.isnan(s).all() else 100 * auc_of(s[idx], s[test])
                 rows.append(row)
-    table = pd.DataFrame(rows)
+    table = with_retrain_gap(pd.DataFrame(rows))
     with atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False)
     md, html = render_difficulty(table)
@@ -122,10 +122,25 @@ def difficulty_job(
     return table
 
 
+UNIT = ["forget", "split_seed", "model_seed", "grouping", "group"]
+
+
+def with_retrain_gap(table: pd.DataFrame) -> pd.DataFrame:
+    """``ua_gap``: |UA - the retrained reference's UA| on the same group of the same forget set and
+    model (NaN without a retrain row there): whether a method closed the gap where D_F is hard."""
+    if table.empty:
+        return table.assign(ua_gap=[])
+    ref = table[table["method"] == "retrain"].groupby(UNIT)["ua"].mean().rename("retrain_ua")
+    table = table.join(ref, on=UNIT)
+    table["ua_gap"] = (table["ua"] - table.pop("retrain_ua")).abs()
+    return table
+
+
 DIFFICULTY_NOTE = (
     "D_F split into quantile groups by each sample's eps in D_A (the L2 radius at which the original's "
     "prediction first flipped: small = near the decision boundary) and by its memorization score (the "
-    "reference models' accuracy on it when in their training half minus when not). Per group: UA and "
+    "reference models' accuracy on it when in their training half minus when not). Per group: UA, its "
+    "gap to the retrained reference's UA on the same group (UA gap; 0 for the retrain itself), and "
     "the RMIA and LiRA (online) AUCs with the group as members against D_T; means over the runs. With "
     "the epsilon stage on, the group's median per-example epsilon of the unlearning challenge (tables/epsilon.md)."
 )
@@ -135,12 +150,12 @@ def render_difficulty(table: pd.DataFrame) -> tuple[str, str]:
     if table.empty:
         return "No groups (no D_A and no reference models).\n", "<p>No groups.</p>\n"
     keys = ["forget", "grouping", "group", "method", "setting"]
-    cols = ["n", "ua", "rmia_auc", "lira_online_auc"] + (
+    cols = ["n", "ua", "ua_gap", "rmia_auc", "lira_online_auc"] + (
         ["challenge_eps"] if table["challenge_eps"].notna().any() else []
     )
     agg = table.groupby(keys, sort=False)[cols].mean().reset_index()
     agg["n"] = agg["n"].round().astype(int).astype(str)
-    heads = ["forget set", "grouping", "group", "method", "setting", "n", "UA", "RMIA AUC", "LiRA AUC"]
+    heads = ["forget set", "grouping", "group", "method", "setting", "n", "UA", "UA gap", "RMIA AUC", "LiRA AUC"]
     heads += ["challenge eps (median)"] if "challenge_eps" in cols else []
 
     def fmt(v):
