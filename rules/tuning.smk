@@ -67,21 +67,17 @@ rule tune_evaluate:
 
 checkpoint select_hyperparameters:
     input:
-        metrics=tuning_metric_inputs(),
+        metrics=lambda w: tuning_metric_inputs(w.instance),
     output:
-        grid=report(
-            f"{RES}/tuning/grid.csv",
-            caption="../workflow/report/tuning.rst",
-            category="6 Tuning",
-        ),
-        selected=f"{RES}/tuning/selected.csv",
+        grid=f"{RES}/tuning/instances/{{instance}}/grid.csv",
+        selected=f"{RES}/tuning/instances/{{instance}}/selected.csv",
     log:
-        f"{RES}/logs/tuning/select.log",
+        f"{RES}/logs/tuning/select/{{instance}}.log",
     conda:
         "../envs/amunflow.yaml"
     params:
         mia_column=config["tuning"]["mia_column"] or config["evaluation"]["mia_column"],
-        methods={i: method_of(i, "with_retain") for i in config["unlearn"]["methods"]},
+        methods=lambda w: {w.instance: method_of(w.instance, "with_retain")},
         code=code("tuning", "select_hyperparameters.py"),
     script:
         "../workflow/scripts/select_hyperparameters.py"
@@ -89,9 +85,15 @@ checkpoint select_hyperparameters:
 
 rule tuning_report:
     input:
-        grid=f"{RES}/tuning/grid.csv",
-        selected=f"{RES}/tuning/selected.csv",
+        grids=lambda w: selection_files("grid"),
+        selected=lambda w: selection_files("selected"),
     output:
+        grid=report(
+            f"{RES}/tuning/grid.csv",
+            caption="../workflow/report/tuning.rst",
+            category="6 Tuning",
+        ),
+        selected=f"{RES}/tuning/selected.csv",
         html=report(
             f"{RES}/tuning/selected.html",
             caption="../workflow/report/tuning.rst",

@@ -57,8 +57,11 @@ def make_run(setup, method, setting="with_retain", epochs=2, train_x=None, mask=
     spec = REGISTRY[method]
     hp = Hyper.from_dict({**spec.extra, "epochs": epochs, "batch_size": 32, "lr": 0.01, **hyper})
     x = data.train_x if train_x is None else train_x
-    adv = adv if spec.needs_adv else None
-    views = DataViews(x, data.train_y, forget, retain, setting, CPU, adv, 4, held_out=(data.test_x, data.test_y))
+    adv = adv if spec.needs_adv or spec.wraps else None
+    mem = np.random.RandomState(5).rand(len(forget), 2) if spec.needs_memorization else None
+    views = DataViews(
+        x, data.train_y, forget, retain, setting, CPU, adv, 4, held_out=(data.test_x, data.test_y), memorization=mem
+    )
     return Run(m, views, hp, seed=3, device=CPU, mask=mask, progress_file=False)
 
 
@@ -263,7 +266,8 @@ def test_forget_only_never_reads_a_retain_index(setup, method):
     mask = None
     if REGISTRY[method].needs_mask:
         mask = mask_from_scores(saliency_scores(model, data.train_x[forget], data.train_y[forget], CPU), 0.5)
-    run = make_run(setup, method, "forget_only", epochs=1, train_x=rec, mask=mask)
+    steps = {"inner": ["none", "rl", "amun"]} if REGISTRY[method].wraps else {}  # RUM: steps that run without D_R
+    run = make_run(setup, method, "forget_only", epochs=1, train_x=rec, mask=mask, **steps)
     REGISTRY[method].run(run)
     touched = np.unique(np.concatenate(rec.accessed))
     assert len(touched) and not np.isin(touched, retain).any()

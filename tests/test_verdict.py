@@ -91,3 +91,5 @@ def test_one_more_seed_or_grid_point_runs_only_what_it_adds(verdict_run, tmp_pat
     # (the selection is read as ancient(); a run reruns when its own selected values change)
     executed = [line for line in (out.stdout + out.stderr).splitlines() if line.strip().startswith("output: ")]
     assert not any("results/unlearn/amun/" in line for line in executed), executed
+    # one selection checkpoint per instance: AMUN's is not rerun, so neither are its evaluations
+    assert ran["select_hyperparameters"] == 1 and not any("/amun/" in line for line in executed), executed

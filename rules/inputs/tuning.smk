@@ -18,8 +18,9 @@ def tune_evaluate_inputs(w):
     }
 
 
-def tuning_metric_inputs():
-    units = EXP.tuning_units()
+def tuning_metric_inputs(instance):
+    """One instance's tuning metrics, and the tuning sets' retrains and originals they are gapped against."""
+    units = [u for u in EXP.tuning_units() if u[0] == instance]
     pairs = sorted({(f, m) for _, _, f, _, m in units})
     # the tuning set's retrain (the target) and original (the start: how far a point got)
     references = [
@@ -28,6 +29,14 @@ def tuning_metric_inputs():
         for kind in ("retrain", "original")
     ]
     return [tuning_metrics_path(*u) for u in units] + references
+
+
+def selection_files(kind):
+    """Every tuned instance's selection ("selected") or grid with gaps ("grid"): one checkpoint each, so a
+    method added to the tuning reruns no other method's selection, runs or evaluations.
+    """
+    tuned = sorted({inst for inst, *_ in EXP.tuning_units()})
+    return [f"{RES}/tuning/instances/{inst}/{kind}.csv" for inst in tuned]
 
 
 def tuning_targets():

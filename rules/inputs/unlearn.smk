@@ -19,14 +19,16 @@ def method_inputs(w, split_seed):
 
 
 def selection_input(instance, forget):
-    """{"selected": the tuning selection} where the stage tuned ``instance`` on ``forget`` (the run
-    then waits for the selection checkpoint and reads it), else {}. ancient(): a run reruns when the
+    """{"selected": the instance's tuning selection} where the stage tuned ``instance`` on ``forget`` (the
+    run then waits for that instance's selection checkpoint and reads it), else {}. ancient(): a run reruns when the
     values selected for it change (its hyper param), not whenever the selection is rewritten, so one
     more grid point or a new table column reruns no run whose point stayed the same."""
     if not EXP.is_tuned(instance, forget):
         return {}
     return {
-        "selected": ancient(checkpoints.select_hyperparameters.get().output.selected)
+        "selected": ancient(
+            checkpoints.select_hyperparameters.get(instance=instance).output.selected
+        )
     }
 
 

@@ -1,4 +1,5 @@
-"""The tuning report: the selection with its verdicts, every grid point's gap, gap against lr."""
+"""The tuning report: every instance's selection and grid in one table each, the verdicts, the grid's
+gaps, gap against lr."""
 
 import sys
 
@@ -9,7 +10,15 @@ from amunflow.smk import run
 
 
 def main(smk, logfile):
-    tuning_report_job(smk.input.grid, smk.input.selected, smk.params.unlearned_bar, smk.output.html, smk.output.png)
+    tuning_report_job(
+        smk.input.grids,
+        smk.input.selected,
+        smk.params.unlearned_bar,
+        smk.output.html,
+        smk.output.png,
+        smk.output.grid,
+        smk.output.selected,
+    )
 
 
 run(snakemake, main)  # noqa: F821

@@ -10,11 +10,19 @@ from ..io import atomic_path
 from ..plots import tuning_curves
 
 
-def tuning_report_job(grid_csv, selected_csv, unlearned_bar: float, out_html, out_png) -> pd.DataFrame:
-    """The selection with its verdict ('no': the point closed less than ``unlearned_bar`` of the
+def tuning_report_job(
+    grid_csvs, selected_csvs, unlearned_bar: float, out_html, out_png, out_grid, out_selected
+) -> pd.DataFrame:
+    """Every instance's grid and selection (one selection checkpoint each) in one table each, and the
+    selection with its verdict ('no': the point closed less than ``unlearned_bar`` of the
     original-to-retrain distance on UA and on the MIA column alike), as HTML with the grid's gaps,
     and the plot."""
-    grid, chosen = pd.read_csv(grid_csv), pd.read_csv(selected_csv)
+    grid = pd.concat([pd.read_csv(p) for p in grid_csvs], ignore_index=True)
+    chosen = pd.concat([pd.read_csv(p) for p in selected_csvs], ignore_index=True)
+    with atomic_path(out_grid) as tmp:
+        grid.to_csv(tmp, index=False)
+    with atomic_path(out_selected) as tmp:
+        chosen.to_csv(tmp, index=False)
     chosen["unlearned"] = [
         verdict({"method": r["method"], **{f"{c}_mean": r[c] for c in PROGRESS_COLUMNS}}, unlearned_bar)
         for _, r in chosen.iterrows()
