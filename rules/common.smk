@@ -17,6 +17,7 @@ from amunflow.forget_list import list_sha256
 from amunflow.io import file_hash
 from amunflow.hyper import parse_point, resolve_hyper, selected_hyper, spec_for
 from amunflow.paper import protocol_differences
+from amunflow.surrogate import fingerprint as surrogate_fingerprint
 
 try:
     # a key given twice: Snakemake's loader keeps the last silently, so each file is read again here

@@ -1,4 +1,4 @@
-# The dataset bundle and the forget/retain splits.
+# The dataset bundle, the surrogate images and the forget/retain splits.
 
 
 rule prepare_dataset:
@@ -16,6 +16,25 @@ rule prepare_dataset:
         code=code("data", "prepare_data.py"),
     script:
         "../workflow/scripts/prepare_data.py"
+
+
+rule prepare_surrogate:
+    input:
+        data=DATA,
+    output:
+        x=SURROGATE,
+    log:
+        f"{RES}/logs/prepare_surrogate.log",
+    conda:
+        "../envs/amunflow.yaml"
+    params:
+        surrogate=canon(config["surrogate"]),
+        dataset=canon(config["dataset"]),
+        # the root's content hash: changed images rerun this and the runs that read them
+        source=surrogate_source(),
+        code=code("data", "prepare_surrogate.py"),
+    script:
+        "../workflow/scripts/prepare_surrogate.py"
 
 
 rule make_split:

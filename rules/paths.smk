@@ -3,6 +3,7 @@
 
 RES = "results"
 DATA = f"{RES}/data/dataset.h5"
+SURROGATE = f"{RES}/data/surrogate.h5"
 SEQ = f"{RES}/sequential"
 ULIRA = f"{RES}/ulira"
 EPS = f"{RES}/epsilon"

@@ -17,6 +17,8 @@ from amunflow.unlearn import AccessError
 from .test_baselines import assert_same_after_adam
 from .test_methods import make_run, setup  # noqa: F401  (setup is a fixture)
 
+CPU = torch.device("cpu")
+
 
 def backbone(m, x):
     """The reference's ``bbone``: everything of the CIFAR ResNet-18 before its classifier, flattened."""
@@ -57,9 +59,11 @@ def accuracy(model, x, y, k):
     return float((pred == y).float().mean()), torch.bincount(y, weights=(pred == y).float(), minlength=k) / total
 
 
-def scar_written_out(model, data, forget, seed, lr, epochs, b, n_sur, steps, tolerance, bn="train", th=0.8):
-    """The reference loop, HR mode, statistics from D_F (our forget_only), noise surrogate; ``bn="eval"``: the
-    surrogate passes on BatchNorm's running statistics (our switch)."""
+def scar_written_out(
+    model, data, forget, seed, lr, epochs, b, n_sur, steps, tolerance, bn="train", th=0.8, images=None
+):
+    """The reference loop, HR mode, statistics from D_F (our forget_only), noise surrogate (or ``images``, uint8,
+    its first n_sur); ``bn="eval"``: the surrogate passes on BatchNorm's running statistics (our switch)."""
     k = 4
     xf_all, yf_all = torch.as_tensor(data.train_x[forget]).float() / 255, torch.as_tensor(data.train_y[forget]).long()
     xt, yt = torch.as_tensor(data.test_x).float() / 255, torch.as_tensor(data.test_y).long()
@@ -71,6 +75,9 @@ def scar_written_out(model, data, forget, seed, lr, epochs, b, n_sur, steps, tol
     gen = torch.Generator().manual_seed(seed)
     mean, std = xf_all.mean(dim=(0, 2, 3)), xf_all.std(dim=(0, 2, 3))
     sx = mean.view(1, -1, 1, 1) + std.view(1, -1, 1, 1) * torch.randn((n_sur, 3, 16, 16), generator=gen)
+    if images is not None:  # the natural-image surrogate: no draw from the generator
+        gen = torch.Generator().manual_seed(seed)
+        sx = torch.as_tensor(images[:n_sur]).float() / 255
     with torch.no_grad():
         s_logits = original(sx)
     labels = s_logits.argmax(1)
@@ -142,6 +149,28 @@ def test_scar_is_the_authors_written_out_loop(setup, tolerance, bn):  # noqa: F8
     full = REGISTRY["scar"].cost("forget_only", hp, 40, 200)
     assert full == 3 * (2 * 40 + 2 * (32 + 32))  # per epoch 2 forget batches x 2 steps, each + a surrogate batch
     assert run.stats["sample_steps"] == (full if stopped is None else 2 * full // 3 + 32 + 32)
+
+
+def test_scar_on_surrogate_images_is_the_written_out_loop(setup):  # noqa: F811
+    """surrogate: images distils on the first surrogate_size of the run's surrogate images, unaugmented; a run
+    without them is refused."""
+    from amunflow.unlearn import DataViews, Hyper, Run
+
+    data, model, forget, retain, _ = setup
+    images = np.random.RandomState(2).randint(0, 256, (120, 3, 16, 16)).astype(np.uint8)
+    base = make_run(
+        setup, "scar", "forget_only", epochs=2, lr=1e-3, batch_size=32, weight_decay=0.0, surrogate_size=100,
+        surrogate_steps=2, tolerance=1.0, surrogate="images",
+    )  # fmt: skip
+    views = DataViews(data.train_x, data.train_y, forget, retain, "forget_only", CPU, None, 4,
+                      held_out=(data.test_x, data.test_y), surrogate=images)  # fmt: skip
+    run = Run(base.model, views, Hyper.from_dict({**base.hp.__dict__, **base.hp.extra}), 3, CPU, progress_file=False)
+    ref = copy.deepcopy(run.model)
+    scar_written_out(ref, data, forget, run.seed, 1e-3, 2, 32, 100, 2, 1.0, images=images)
+    REGISTRY["scar"].run(run)
+    assert_same_after_adam(run.model, ref, 1e-3)
+    with pytest.raises(UserError, match="surrogate"):
+        REGISTRY["scar"].run(base)
 
 
 def test_scar_statistics_are_numpys():
@@ -297,9 +326,6 @@ def rum_run(setup, mem, setting="with_retain", **hyper):  # noqa: F811
     hp = run.hp
     views = DataViews(data.train_x, data.train_y, forget, retain, setting, CPU, adv, 4, memorization=mem)
     return Run(run.model, views, Hyper.from_dict({**hp.__dict__, **hp.extra}), 3, CPU, progress_file=False)
-
-
-CPU = torch.device("cpu")
 
 
 def rum_scores(n, seed=0):
@@ -478,5 +504,100 @@ def test_rum_steps_are_checked_and_decide_settings_and_d_a():
         validate_config(c, False)
     c = cfg(rum={})
     c["tuning"] = {"enabled": True, "grids": {"rum": {"inner": [["none"], ["ft"]]}}}
-    with pytest.raises(UserError, match=r"tuning\.grids\.rum\.inner: a wrapper's steps"):
+    with pytest.raises(UserError, match=r"tuning\.grids\.rum\.inner: it decides what the runs read"):
         validate_config(c, False)
+
+
+# --------------------------------------------------------------------------- surrogate images
+
+
+def test_surrogate_images_from_a_folder_are_drawn_resized_and_checked(tmp_path):
+    """Every image file under the root (any layout, other files skipped), seeded draw, resized to the
+    bundle's size (a file already at that size byte for byte); refused for another bundle, and when too few."""
+    from PIL import Image
+
+    from amunflow import surrogate
+    from amunflow.data import synthetic
+
+    rs = np.random.RandomState(0)
+    root = tmp_path / "imgs"
+    pixels = {}
+    for i in range(7):
+        a = rs.randint(0, 256, (16, 16, 3) if i % 2 else (20, 24, 3)).astype(np.uint8)
+        f = root / f"d{i % 3}" / f"{i}.png"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(a).save(f)
+        pixels[f"d{i % 3}/{i}.png"] = a
+    (root / "notes.txt").write_text("not an image")
+    data = synthetic(n_train=20, n_test=8, num_classes=4, image_size=16, seed=1)
+    out = tmp_path / "s.h5"
+    x = surrogate.prepare({"root": str(root), "size": 5, "seed": 1}, {"name": "synthetic"}, data, out,
+                          surrogate.fingerprint(root))  # fmt: skip
+    names = sorted(pixels)
+    pick = sorted(np.random.RandomState(1).choice(7, 5, replace=False))
+    assert x.shape == (5, 3, 16, 16) and x.dtype == np.uint8
+    for img, i in zip(x, pick, strict=True):
+        a = pixels[names[i]]
+        if a.shape[:2] == (16, 16):
+            np.testing.assert_array_equal(img, a.transpose(2, 0, 1))
+    np.testing.assert_array_equal(surrogate.load(out, data), x)
+    with pytest.raises(UserError, match="another dataset bundle"):
+        surrogate.load(out, synthetic(n_train=20, n_test=8, num_classes=4, image_size=16, seed=2))
+    with pytest.raises(UserError, match=r"surrogate\.size: 8 images asked for, but .* holds 7"):
+        surrogate.prepare({"root": str(root), "size": 8, "seed": 1}, {"name": "synthetic"}, data, out,
+                          surrogate.fingerprint(root))  # fmt: skip
+    with pytest.raises(UserError, match="changed after the workflow was planned"):
+        surrogate.prepare({"root": str(root), "size": 2, "seed": 1}, {"name": "synthetic"}, data, out, "zip:0")
+
+
+def test_surrogate_from_the_dataset_root_holds_no_image_of_the_bundle(cifar_small_zip, tmp_path):
+    """Under the dataset's own root only the training images the bundle did not draw are candidates: every
+    one of them, decoded from the zip here, and none of the bundle's training or test images."""
+    import zipfile
+
+    from PIL import Image
+
+    from amunflow import surrogate
+    from amunflow.data import imagefolder_train_files, prepare
+
+    cfg = {"name": "imagefolder", "root": str(cifar_small_zip), "subset": 150, "test_subset": 30, "subset_seed": 0}
+    data = prepare(cfg, tmp_path / "d.h5")
+    x = surrogate.prepare({"root": str(cifar_small_zip), "size": 50, "seed": 0}, cfg, data, tmp_path / "s.h5",
+                          surrogate.fingerprint(cifar_small_zip))  # fmt: skip
+    train_files = imagefolder_train_files(cifar_small_zip)
+    unused = [f for i, f in enumerate(train_files) if i not in set(data.attrs["train_source_index"].tolist())]
+    with zipfile.ZipFile(cifar_small_zip) as zf:
+        expect = {np.asarray(Image.open(zf.open("cifar-small/" + f)).convert("RGB")).tobytes() for f in unused}
+    got = {img.transpose(1, 2, 0).tobytes() for img in x}
+    assert len(unused) == 50 and got == expect
+    bundle = {img.transpose(1, 2, 0).tobytes() for img in np.concatenate([data.train_x, data.test_x])}
+    assert not got & bundle
+
+
+def test_surrogate_images_need_a_root_enough_images_and_are_not_tuned():
+    import yaml
+
+    from amunflow.config import validate_config
+    from amunflow.hyper import spec_for
+
+    from .helpers import CONFIGS
+
+    def cfg(scar, **top):
+        c = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
+        c["unlearn"]["methods"] = {"scar": scar}
+        c["tuning"] = {"enabled": False}
+        return {**c, **top}
+
+    with pytest.raises(UserError, match=r"unlearn\.methods\.scar\.surrogate: images needs natural images"):
+        validate_config(cfg({"surrogate": "images"}), check_data=False)
+    with pytest.raises(UserError, match=r"surrogate\.size: 10000 images, but unlearn\.methods\.scar takes"):
+        validate_config(
+            cfg({"surrogate": "images", "surrogate_size": 20000}, surrogate={"root": "x"}), check_data=False
+        )
+    c = validate_config(cfg({"surrogate": "images", "surrogate_size": 500}, surrogate={"root": "x"}), check_data=False)
+    assert spec_for(c["unlearn"], "scar", "forget_only").needs_surrogate
+    assert not spec_for(validate_config(cfg({}), check_data=False)["unlearn"], "scar", "forget_only").needs_surrogate
+    c = cfg({}, surrogate={"root": "x"})
+    c["tuning"] = {"enabled": True, "grids": {"scar": {"surrogate": ["noise", "images"]}}}
+    with pytest.raises(UserError, match=r"tuning\.grids\.scar\.surrogate: it decides what the runs read"):
+        validate_config(c, check_data=False)

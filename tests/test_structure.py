@@ -32,6 +32,7 @@ CONFIG_LEVEL = {
     "forget_list",
     "hyper",
     "config",
+    "surrogate",
 }
 
 

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -566,6 +567,53 @@ def test_workflow_on_real_cifar_images(tmp_path, cifar_small_zip):
     assert not {"prepare_dataset", "train_original", "tune_unlearn", "tune_evaluate"} & set(plan), plan
     request.write_text("unlearn_idx\n" + "\n".join([*dogs[:4], "0", "199"]) + "\n")
     assert dry_run(tmp_path / "run", path, cfg) == {}
+
+
+def test_scar_distils_on_surrogate_images_of_the_dataset_root(tmp_path, cifar_small_zip):
+    """SCAR with surrogate: images reads results/data/surrogate.h5, drawn from the training images of the
+    dataset's zip that the bundle did not draw; another draw seed reruns the surrogate and the runs that read
+    it, nothing upstream."""
+    cfg = {
+        "device": "cpu",
+        "dataset": {"name": "imagefolder", "root": str(cifar_small_zip), "subset": 150, "test_subset": 30},
+        "surrogate": {"root": str(cifar_small_zip), "size": 50, "seed": 0},
+        "forget_sets": [{"kind": "random", "size": 15}],
+        "tuning": {"enabled": False},
+        "split_seeds": [3],
+        "model_seeds": [7],
+        "model": {"width": 8},
+        "train": {"epochs": 3, "batch_size": 50, "lr": 0.05, "lr_step": 2},
+        "resources": {"threads": 2},
+        "attack": {"steps": 5},
+        "unlearn": {
+            "settings": ["forget_only"],
+            "common": {"epochs": 1, "batch_size": 16},
+            "methods": {
+                "scar_images": {"method": "scar", "surrogate": "images", "surrogate_size": 40, "surrogate_steps": 1},
+                "scar": {"surrogate_size": 40, "surrogate_steps": 1},
+            },
+            "threads": 2,
+        },
+        "rmia": {"enabled": False},
+        "evaluation": {"mia_column": "mis"},
+    }
+    path = tmp_path / "surrogate.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    snakemake(tmp_path / "run", "--configfile", str(path))
+    res = tmp_path / "run" / "results"
+    data = load_bundle(res / "data" / "dataset.h5")
+    with h5py.File(res / "data" / "surrogate.h5") as f:
+        sur = f["x"][()]
+    assert sur.shape == (50, 3, 32, 32)
+    assert not {a.tobytes() for a in sur} & {a.tobytes() for a in np.concatenate([data.train_x, data.test_x])}
+    unit = "forget_only/random15/split3/seed7/run1.json"
+    side = json.loads((res / "unlearn" / "scar_images" / unit).read_text())
+    noise = json.loads((res / "unlearn" / "scar" / unit).read_text())
+    assert side["surrogate"] == "results/data/surrogate.h5" and side["seen"]["surrogate"] > 0
+    assert noise["surrogate"] is None
+    plan = dry_run(tmp_path / "run", path, {**cfg, "surrogate": {**cfg["surrogate"], "seed": 1}})
+    assert plan["prepare_surrogate"] == 1 and plan["unlearn"] == 1 and plan["evaluate"] == 1, plan
+    assert not {"prepare_dataset", "train_original", "make_split", "train_retrain"} & set(plan), plan
 
 
 def test_killed_run_restarts_cleanly(tmp_path, tiny_config):

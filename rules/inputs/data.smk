@@ -1,6 +1,12 @@
 # Input functions and targets of the data stage's rules (rules/data.smk).
 
 
+def surrogate_source():
+    """The surrogate root's content hash (None without a root: then no run reads it)."""
+    root = config["surrogate"]["root"]
+    return surrogate_fingerprint(root) if root else None
+
+
 def split_inputs(w):
     """The bundle; for a memorized forget set also the reference models' logits and keep matrix, whose
     memorization scores it is drawn from."""

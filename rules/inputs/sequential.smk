@@ -71,6 +71,8 @@ def seq_unlearn_inputs(w):
         inputs["mask"] = own("masks", ".pt")
     if spec.needs_memorization:  # D_F's memorization scores (RUM)
         inputs.update(reference_inputs())
+    if spec.needs_surrogate:  # the surrogate images (SCAR with surrogate: images)
+        inputs["surrogate"] = SURROGATE
     # the one-shot runs' values (no re-tuning)
     return {**inputs, **selection_input(inst, w.forget)}
 

@@ -42,6 +42,8 @@ def shadow_unlearn_inputs(w):
         inputs["mask"] = shadow_path("mask.pt", w.shadow, w.forget, w.split_seed)
     if spec.needs_memorization:  # D_F's memorization scores (RUM)
         inputs.update(reference_inputs())
+    if spec.needs_surrogate:  # the surrogate images (SCAR with surrogate: images)
+        inputs["surrogate"] = SURROGATE
     return {**inputs, **selection_input(w.instance, w.forget)}
 
 

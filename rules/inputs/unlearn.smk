@@ -15,6 +15,8 @@ def method_inputs(w, split_seed):
         inputs["mask"] = mask_path(w.model_seed, w.forget, split_seed)
     if spec.needs_memorization:  # D_F's memorization scores (RUM)
         inputs.update(reference_inputs())
+    if spec.needs_surrogate:  # the surrogate images (SCAR with surrogate: images)
+        inputs["surrogate"] = SURROGATE
     return inputs
 
 

@@ -18,9 +18,10 @@ from .data import describe_source
 from .forget_list import list_name
 from .forget_list import resolve as resolve_list
 from .hyper import check_grids, grid_of, grid_points, method_of, point_id, resolve_hyper, settings_of, tuned_instances
-from .methods import REGISTRY, SETTINGS
+from .methods import REGISTRY, SETTINGS, needs_surrogate, steps
 from .schema import fill, load_schema, subschema
 from .splits import check_size, forget_count, resolve_classes
+from .surrogate import fingerprint as surrogate_fingerprint
 
 # forget sets drawn at random for each split seed (the others are deterministic: split seed 0)
 DRAWN = ("random", "memorized")
@@ -110,6 +111,26 @@ def validate_config(config: dict, schema_path=None, check_data: bool = True) -> 
     return config
 
 
+def _check_surrogate(config: dict, inst: str, setting: str) -> None:
+    """A run that reads surrogate images needs the surrogate section's root, with enough images."""
+    method, hp = resolve_hyper(config["unlearn"], inst, setting)
+    if not needs_surrogate(method, hp):
+        return
+    sur = config["surrogate"]
+    if sur["root"] is None:
+        raise UserError(
+            f"config key unlearn.methods.{inst}.surrogate: images needs natural images; set surrogate.root to a "
+            "folder or .zip of images (e.g. the dataset's own root: its images the bundle did not draw)."
+        )
+    sizes = [{**REGISTRY[s["method"]].extra, **s} for s in steps(hp) if s] if REGISTRY[method].wraps else [hp]
+    wanted = max(h.get("surrogate_size", 0) for h in sizes)
+    if sur["size"] < wanted:
+        raise UserError(
+            f"config key surrogate.size: {sur['size']} images, but unlearn.methods.{inst} takes surrogate_size "
+            f"{wanted}; raise surrogate.size or lower surrogate_size."
+        )
+
+
 def _check_something_to_do(config: dict) -> None:
     """An enabled stage that would schedule no job, or a method that runs in no configured setting, is
     refused: the workflow would otherwise finish green with the stage or the method silently absent."""
@@ -124,6 +145,8 @@ def _check_something_to_do(config: dict) -> None:
                 f"config key unlearn.methods.{inst}: it runs only {_keys(spec.settings, 'or')}{steps}, none of "
                 f"unlearn.settings {u['settings']}; add a setting it supports or remove it."
             )
+        for setting in settings_of(u, inst):
+            _check_surrogate(config, inst, setting)
         if spec.needs_memorization and not config["rmia"]["enabled"]:
             raise UserError(
                 f"config key unlearn.methods.{inst}: it ranks D_F by the memorization scores of the RMIA reference "
@@ -154,6 +177,8 @@ def _check_something_to_do(config: dict) -> None:
 
 
 def _check(config: dict, check_data: bool) -> None:
+    if check_data and config["surrogate"]["root"] is not None:
+        surrogate_fingerprint(config["surrogate"]["root"])  # a root that is not a folder or zip is named here
     if config["tuning_seed"] in config["split_seeds"]:
         raise UserError(
             f"config key tuning_seed: {config['tuning_seed']} is also in split_seeds; the tuning forget set must be "

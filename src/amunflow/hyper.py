@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from . import UserError
-from .methods import REGISTRY, SETTINGS, Method, needs_adv, steps
+from .methods import REGISTRY, SETTINGS, Method, needs_adv, needs_surrogate, steps
 from .schema import section, subschema
 
 RECIPE = subschema("unlearn.common")["properties"]  # the hyperparameters every method shares
@@ -81,11 +81,12 @@ def _check_steps(hp: dict, where: str) -> None:
 
 
 def spec_for(unlearn_cfg: dict, instance: str, setting: str) -> Method:
-    """The registry entry of an instance's method as its run in ``setting`` reads artifacts: a wrapper
-    reads D_A when one of its steps does."""
+    """The registry entry of an instance's method as its run in ``setting`` reads artifacts: D_A (a
+    wrapper's when one of its steps does) and the surrogate images (by its hyperparameters)."""
     method, hp = resolve_hyper(unlearn_cfg, instance, setting)
-    spec = REGISTRY[method]
-    return dataclasses.replace(spec, needs_adv=True) if needs_adv(method, hp) else spec
+    return dataclasses.replace(
+        REGISTRY[method], needs_adv=needs_adv(method, hp), needs_surrogate=needs_surrogate(method, hp)
+    )
 
 
 def _check(hp: dict, method: str, where: str, prefix: bool = True) -> None:
@@ -164,10 +165,11 @@ def grid_of(config: dict, instance: str, setting: str | None = None) -> dict:
             raise UserError(
                 f"config key {where}: {unknown} are not hyperparameters of method {method}; allowed: {sorted(props)}."
             )
-        if REGISTRY[method].wraps and "inner" in grid:
+        reads = sorted({"inner", "surrogate"} & set(grid))
+        if reads:
             raise UserError(
-                f"config key {where}.inner: a wrapper's steps decide what its runs read and are not tuned; tune "
-                "lr, or configure one instance per choice of steps (e.g. rum_amun: {method: rum, inner: [...]})."
+                f"config key {where}.{reads[0]}: it decides what the runs read (D_A, surrogate images) and is not "
+                "tuned; configure one instance per choice (e.g. scar_images: {method: scar, surrogate: images})."
             )
         for key, values in grid.items():
             for i, v in enumerate(values):

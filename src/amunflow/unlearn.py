@@ -68,6 +68,7 @@ class DataViews:
         num_classes=None,
         held_out=None,
         memorization=None,
+        surrogate=None,
     ):
         if setting not in SETTINGS:
             raise UserError(f"unknown access setting {setting!r}; use one of {', '.join(SETTINGS)}.")
@@ -78,6 +79,13 @@ class DataViews:
         self.num_classes = num_classes if num_classes is not None else int(np.max(train_y)) + 1
         self._held_out = held_out  # (images, labels) of D_T, or None
         self._mem = memorization  # (n_forget, 2): accuracy and confidence memorization, aligned with forget_idx
+        self._surrogate = surrogate  # (N, C, H, W) uint8 natural images outside D_F, D_R and D_T, or None
+
+    def surrogate(self) -> torch.Tensor:
+        """The surrogate images (uint8, on the device): natural images of none of D_F, D_R, D_T."""
+        if self._surrogate is None:
+            raise UserError("this run reads surrogate images, but none were given (config section surrogate).")
+        return torch.as_tensor(self._surrogate).to(self.device)
 
     def memorization(self) -> np.ndarray:
         """D_F's memorization scores (n_forget, 2), aligned with :meth:`forget`: the RMIA reference models'
@@ -103,6 +111,7 @@ class DataViews:
             self.num_classes,
             self._held_out,
             None if self._mem is None else self._mem[keep],
+            self._surrogate,
         )
 
     def _part(self, name, idx, aug=True):

@@ -30,6 +30,7 @@ def main(smk, logfile):
         record_divergence=smk.params.get("record_divergence", False),
         ref_logits=smk.input.get("refs", ()),
         keep_path=smk.input.get("keep"),
+        surrogate_path=smk.input.get("surrogate"),
     )
 
 

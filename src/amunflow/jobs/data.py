@@ -1,4 +1,4 @@
-"""The dataset bundle and the forget / retain splits."""
+"""The dataset bundle, the surrogate images and the forget / retain splits."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ..data import prepare
 from ..forget_list import list_sha256, to_bundle
 from ..forget_list import resolve as resolve_list
 from ..splits import make_split, memorization_scores, save_split
+from ..surrogate import prepare as prepare_surrogate
 from .inputs import open_bundle, open_keep, open_reference_logits
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,11 @@ def prepare_job(dataset_cfg: dict, source_hash: str, out_path, progress_file=Non
         data.fingerprint(),
     )
     return data
+
+
+def surrogate_job(data_path, surrogate_cfg: dict, dataset_cfg: dict, source: str, out_path, progress_file=None):
+    """The surrogate images of the config's surrogate section, for this bundle (:mod:`amunflow.surrogate`)."""
+    return prepare_surrogate(surrogate_cfg, dataset_cfg, open_bundle(data_path), out_path, source, progress_file)
 
 
 def split_job(

@@ -12,11 +12,12 @@ from ..adversarial import load_for_forget_set
 from ..checkpoint import save_checkpoint
 from ..device import pick_device
 from ..io import file_hash, stable_hash
-from ..methods import REGISTRY, needs_adv
+from ..methods import REGISTRY, needs_adv, needs_surrogate
 from ..models import param_distance
 from ..predict import accuracy
 from ..saliency import load_mask
 from ..splits import memorization_scores
+from ..surrogate import load as load_surrogate
 from ..unlearn import DataViews, Diverged, Hyper, Run
 from .inputs import open_bundle, open_keep, open_model, open_reference_logits, open_split
 
@@ -44,6 +45,7 @@ def unlearn_job(
     record_divergence: bool = False,
     ref_logits=(),
     keep_path=None,
+    surrogate_path=None,
 ) -> dict:
     """Run one method and save the unlearned checkpoint. D_A must come from ``adv_checkpoint`` (default:
     the model being unlearned; the original model for AMUN's static D_A in sequential requests). The
@@ -80,6 +82,11 @@ def unlearn_job(
         refs = np.stack(open_reference_logits(ref_logits, data, n_pop, data.num_classes))
         keep, y = open_keep(keep_path, len(refs), n_pop), np.r_[data.train_y, data.test_y]
         mem = np.stack([memorization_scores(refs, keep, y, confidence=c)[split.forget] for c in (False, True)], 1)
+    surrogate = None
+    if needs_surrogate(method, hyper):
+        if surrogate_path is None:
+            raise UserError(f"{instance} distils on surrogate images; set the config's surrogate.root.")
+        surrogate = load_surrogate(surrogate_path, data)
     source = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     views = DataViews(
         data.train_x,
@@ -92,6 +99,7 @@ def unlearn_job(
         data.num_classes,
         held_out=(data.test_x, data.test_y),
         memorization=mem,
+        surrogate=surrogate,
     )
     run = Run(model, views, hp, seed, dev, mask, progress_file)
     log.info("%s (%s, %s) on %d forget samples: %s", instance, method, setting, len(split.forget), hyper)
@@ -135,6 +143,7 @@ def unlearn_job(
         source_checkpoint_hash=file_hash(model_path),
         adversarial=str(adv_path) if reads_adv else None,
         mask=str(mask_path) if spec.needs_mask else None,
+        surrogate=str(surrogate_path) if surrogate is not None else None,
         split_hash=split.hash,
         split_seed=split.attrs["seed"],
         forget_set=split.attrs.get("forget_set"),

@@ -199,9 +199,12 @@ SCAR = {
     },
     "surrogate": {
         "type": "string",
-        "enum": ["noise"],
+        "enum": ["noise", "images"],
         "default": "noise",
-        "description": "surrogate images: noise (the reference's offline option; its ImageNet set is not shipped)",
+        "description": (
+            "surrogate images: noise (the reference's offline option) or images, the first surrogate_size of "
+            "the config's surrogate section (natural images, as the reference's ImageNet subset)"
+        ),
     },
     "surrogate_size": {"type": "integer", "minimum": 1, "default": 10000, "description": "surrogate images"},
     "surrogate_bn": {
@@ -405,6 +408,14 @@ def _plugins() -> dict[str, Method]:
 REGISTRY.update(_plugins())
 
 
+def needs_surrogate(method: str, hp: dict) -> bool:
+    """Whether a run of ``method`` with resolved hyperparameters ``hp`` reads the surrogate images (its
+    ``surrogate`` hyperparameter, or a wrapper step's, is ``images``)."""
+    if hp.get("surrogate") == "images":
+        return True
+    return REGISTRY[method].wraps and any(s.get("surrogate") == "images" for s in steps(hp) if s)
+
+
 def needs_adv(method: str, hp: dict) -> bool:
     """Whether a run of ``method`` with resolved hyperparameters ``hp`` reads D_A (a wrapper's run does
     when one of its steps' methods does)."""
@@ -412,4 +423,4 @@ def needs_adv(method: str, hp: dict) -> bool:
     return spec.needs_adv or (spec.wraps and any(REGISTRY[s["method"]].needs_adv for s in steps(hp) if s))
 
 
-__all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "SETTINGS", "Method", "needs_adv", "steps"]
+__all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "SETTINGS", "Method", "needs_adv", "needs_surrogate", "steps"]

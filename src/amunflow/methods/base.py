@@ -29,6 +29,7 @@ class Method:
     needs_adv: bool = False  # reads D_A
     needs_mask: bool = False  # reads a SalUn saliency mask (hyperparameter mask_ratio)
     needs_memorization: bool = False  # reads D_F's memorization scores (from the RMIA reference models)
+    needs_surrogate: bool = False  # reads the surrogate images (set per run from its hyperparameters)
     wraps: bool = False  # a meta-method: its ``inner`` hyperparameter lists steps that run registered methods
     params: dict = field(default_factory=dict)  # method-specific hyperparameters: name -> JSON-schema property
     # the reference code's values of shared recipe keys (lr, epochs, batch_size, momentum, ...): they

@@ -26,7 +26,9 @@ random ("HR") forgetting (jbonato1/SCAR @280ceae: src/Unlearning_methods.py ``SC
    statistics move, and so they do here.
 
 Surrogate source (``surrogate``): the reference's images are 10,000 ImageNet images shrunk to 32x32
-(its surrogate_ImageNet.txt), which this workflow cannot fetch offline. ``noise`` is the reference's own
+(its surrogate_ImageNet.txt), which this workflow cannot fetch offline; ``images`` takes the first
+``surrogate_size`` of the config's ``surrogate`` section instead (any folder or zip of natural images,
+unaugmented as the reference's HR mode: :mod:`amunflow.surrogate`). ``noise`` is the reference's own
 offline option (its generate_random_noise.py: N(0, 1) per pixel in the network's normalised input
 space), here mapped to pixels as D_F's per-channel mean + std x N(0, 1), since these networks take
 [0, 1] images. A class with fewer than two statistics samples gets no covariance (the reference's
@@ -160,7 +162,10 @@ def run(r):
     hook, o_hook = Embeddings(model), Embeddings(original)
     try:
         # 1. the surrogate, labelled by the original (eval mode, once); its embeddings for stats: surrogate
-        sx = noise_images(forget.x, ex["surrogate_size"], tr.gen)
+        if ex["surrogate"] == "images":  # natural images, as the reference's ImageNet subset (unaugmented)
+            sx = to_float(r.data.surrogate()[: ex["surrogate_size"]], channels_last=False)
+        else:
+            sx = noise_images(forget.x, ex["surrogate_size"], tr.gen)
         s_logits, s_embs = [], []
         for i in range(0, len(sx), 1024):
             s_logits.append(teacher_logits(original, sx[i : i + 1024], r))
