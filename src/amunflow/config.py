@@ -140,9 +140,9 @@ def _check_something_to_do(config: dict) -> None:
     for inst in u["methods"]:
         spec = REGISTRY[method_of(u, inst)]
         if not settings_of(u, inst):
-            steps = " (where each of its inner steps' methods can)" if spec.wraps else ""
+            where = " (where each of its inner steps' methods can)" if spec.wraps else ""
             raise UserError(
-                f"config key unlearn.methods.{inst}: it runs only {_keys(spec.settings, 'or')}{steps}, none of "
+                f"config key unlearn.methods.{inst}: it runs only {_keys(spec.settings, 'or')}{where}, none of "
                 f"unlearn.settings {u['settings']}; add a setting it supports or remove it."
             )
         for setting in settings_of(u, inst):

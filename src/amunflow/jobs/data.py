@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-
 from .. import UserError
 from ..data import prepare
 from ..forget_list import list_sha256, to_bundle
 from ..forget_list import resolve as resolve_list
-from ..splits import make_split, memorization_scores, save_split
+from ..splits import make_split, save_split
 from ..surrogate import prepare as prepare_surrogate
-from .inputs import open_bundle, open_keep, open_reference_logits
+from .inputs import open_bundle, open_memorization
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +59,7 @@ def split_job(
         source_idx = resolve_list(spec, dataset_cfg)
         listed = to_bundle(source_idx, data.attrs["train_source_index"], spec["path"])
     if spec["kind"] == "memorized":
-        x_n = len(data.train_y) + len(data.test_y)
-        refs = open_reference_logits(ref_logits, data, x_n, data.num_classes)
-        keep = open_keep(keep_path, len(refs), x_n)
-        y = np.r_[data.train_y, data.test_y]
-        scores = memorization_scores(np.stack(refs), keep, y)[: len(data.train_y)]
+        scores = open_memorization(ref_logits, keep_path, data)[0]
     split = make_split(spec, seed, data.train_y, data.classes, role=role, scores=scores, listed=listed)
     split.attrs["forget_set"] = forget_set
     save_split(out_path, split, data.fingerprint())

@@ -13,9 +13,8 @@ import pandas as pd
 from .. import UserError
 from ..io import atomic_path, file_hash
 from ..metrics import auc_of
-from ..splits import memorization_scores
 from ..tables import html_table, md_table, read_runs
-from .inputs import open_bundle, open_keep, open_reference_logits
+from .inputs import open_bundle, open_memorization
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +69,7 @@ def difficulty_job(
     data = open_bundle(data_path)
     mem = None
     if ref_logits:
-        n_pop = len(data.train_y) + len(data.test_y)
-        refs = open_reference_logits(ref_logits, data, n_pop, data.num_classes)
-        mem = memorization_scores(
-            np.stack(refs), open_keep(keep_path, len(refs), n_pop), np.r_[data.train_y, data.test_y]
-        )
+        mem = open_memorization(ref_logits, keep_path, data)[0]
     eps_cache, rows = {}, []
     for csv, (_, ident) in zip(metric_csvs, read_runs(metric_csvs).iterrows(), strict=True):
         arrays = np.load(str(csv).removesuffix(".csv") + ".npz")

@@ -13,7 +13,7 @@ from .. import UserError
 from ..checkpoint import load_model
 from ..data import ImageData, load_bundle
 from ..io import file_hash, sidecar_path
-from ..splits import Split, load_split
+from ..splits import Split, load_split, memorization_scores
 
 
 def check_identity(found: dict, expect: dict | None, what: str) -> None:
@@ -80,3 +80,12 @@ def open_keep(path, k: int, n_points: int) -> np.ndarray:
             f"{k} reference models; delete it and rerun the workflow."
         )
     return keep
+
+
+def open_memorization(ref_logits, keep_path, data: ImageData, confidence=(False,)) -> np.ndarray:
+    """The training images' memorization scores (``amunflow.splits.memorization_scores``) from the RMIA
+    reference models' logits and keep matrix, each checked: one row per value of ``confidence``."""
+    n_pop = len(data.train_y) + len(data.test_y)
+    refs = np.stack(open_reference_logits(ref_logits, data, n_pop, data.num_classes))
+    keep, y = open_keep(keep_path, len(refs), n_pop), np.r_[data.train_y, data.test_y]
+    return np.stack([memorization_scores(refs, keep, y, confidence=c)[: len(data.train_y)] for c in confidence])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import torch
 
 from .. import UserError
@@ -16,10 +15,9 @@ from ..methods import REGISTRY, needs_adv, needs_surrogate
 from ..models import param_distance
 from ..predict import accuracy
 from ..saliency import load_mask
-from ..splits import memorization_scores
 from ..surrogate import load as load_surrogate
 from ..unlearn import DataViews, Diverged, Hyper, Run
-from .inputs import open_bundle, open_keep, open_model, open_reference_logits, open_split
+from .inputs import open_bundle, open_memorization, open_model, open_split
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +76,7 @@ def unlearn_job(
     if spec.needs_memorization:
         if not ref_logits:
             raise UserError(f"{instance} ranks D_F by memorization from the RMIA reference models; set rmia.enabled.")
-        n_pop = len(data.train_y) + len(data.test_y)
-        refs = np.stack(open_reference_logits(ref_logits, data, n_pop, data.num_classes))
-        keep, y = open_keep(keep_path, len(refs), n_pop), np.r_[data.train_y, data.test_y]
-        mem = np.stack([memorization_scores(refs, keep, y, confidence=c)[split.forget] for c in (False, True)], 1)
+        mem = open_memorization(ref_logits, keep_path, data, confidence=(False, True))[:, split.forget].T
     surrogate = None
     if needs_surrogate(method, hyper):
         if surrogate_path is None:
