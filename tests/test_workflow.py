@@ -51,7 +51,7 @@ def tiny(tmp_path_factory):
     config = base / "tiny.yaml"
     shutil.copy(CONFIGS / "tiny.yaml", config)
     work, plain = base / "run", runtime_only_env()
-    snakemake(work, "--configfile", str(config), env=plain)
+    snakemake(work, "--configfile", str(config), env=plain, timeout=1800)  # every method: minutes, not a hang
     snakemake(work, "--configfile", str(config), "--report", str(work / "report.html"), env=plain)
     res = work / "results"
     data = load_bundle(res / "data" / "dataset.h5")
