@@ -23,7 +23,9 @@ from amunflow.adversarial import load_for_forget_set
 from amunflow.augment import to_float
 from amunflow.checkpoint import load_model
 from amunflow.codehash import code_version
+from amunflow.config import validate_config
 from amunflow.data import CIFAR10_CLASSES, load_bundle
+from amunflow.hyper import method_of, settings_of, spec_for
 from amunflow.io import file_hash
 from amunflow.jobs.epsilon import audit_job
 from amunflow.methods import REGISTRY
@@ -57,6 +59,13 @@ def tiny(tmp_path_factory):
     data = load_bundle(res / "data" / "dataset.h5")
     split = load_split(res / "splits" / "random0.1" / "seed1.h5", data.fingerprint())
     return SimpleNamespace(base=base, config=config, work=work, res=res, data=data, split=split)
+
+
+def tiny_units(config_path) -> list[tuple[str, str, str, bool]]:
+    """(instance, registry method, setting, reads D_A) of every configured run of a tiny config's method
+    instances (RUM's runs only where its steps can, and read D_A where a step does)."""
+    u = validate_config(yaml.safe_load(Path(config_path).read_text()), check_data=False)["unlearn"]
+    return [(i, method_of(u, i), s, spec_for(u, i, s).needs_adv) for i in u["methods"] for s in settings_of(u, i)]
 
 
 def sidecar(res, method, setting, forget="random0.1", split_seed=1):
@@ -104,23 +113,24 @@ def test_tiny_adversarial_set_covers_the_training_set(tiny):
 
 
 def test_tiny_every_method_runs_in_every_setting_it_supports(tiny):
-    split = tiny.split
-    for method, spec in REGISTRY.items():
-        for setting in spec.settings:
-            side = sidecar(tiny.res, method, setting)
-            assert side["method"] == method and side["setting"] == setting and side["split_hash"] == split.hash
-            assert ("retain" in side["seen"]) == (setting == "with_retain")
-            # NG+ replays D_F batches; SSD takes no step; SFR-on cycles both streams and steps on neither
-            # in its mask pass; SCAR reads D_R for its class statistics without a step
-            if method not in ("ngplus", "ssd", "sfron", "scar"):
-                assert side["sample_steps"] == sum(side["seen"].values())
-            assert side["hyper"]["epochs"] == spec.recipe.get("epochs", 2)  # a reference recipe over common
-            # the registry's cost model (what amunflow-estimate adds up) is what the run did; a method that
-            # stops by itself (LoTUS, SCAR) is priced at its maximum and records the epochs it ran
-            ran = {**side["hyper"], "epochs": side["epochs_run"] or side["hyper"]["epochs"]}
-            assert side["method_work"] == spec.cost(setting, ran, len(split.forget), len(split.retain))
-            if spec.needs_adv:
-                assert side["seen"]["adversarial"] == 2 * len(split.forget)
+    split, units = tiny.split, tiny_units(tiny.config)
+    assert {(m, s) for m, spec in REGISTRY.items() for s in spec.settings} <= {(m, s) for _, m, s, _ in units}
+    for instance, method, setting, reads_adv in units:
+        spec = REGISTRY[method]
+        side = sidecar(tiny.res, instance, setting)
+        assert side["method"] == method and side["setting"] == setting and side["split_hash"] == split.hash
+        assert ("retain" in side["seen"]) == (setting == "with_retain")
+        # NG+ replays D_F batches; SSD takes no step; SFR-on cycles both streams and steps on neither
+        # in its mask pass; SCAR reads D_R for its class statistics without a step
+        if method not in ("ngplus", "ssd", "sfron", "scar"):
+            assert side["sample_steps"] == sum(side["seen"].values())
+        assert side["hyper"]["epochs"] == spec.recipe.get("epochs", 2)  # a reference recipe over common
+        # the registry's cost model (what amunflow-estimate adds up) is what the run did; a method that
+        # stops by itself (LoTUS, SCAR) is priced at its maximum and records the epochs it ran
+        ran = {**side["hyper"], "epochs": side["epochs_run"] or side["hyper"]["epochs"]}
+        assert side["method_work"] == spec.cost(setting, ran, len(split.forget), len(split.retain))
+        if reads_adv and not spec.wraps:  # (RUM's steps read their groups' rows)
+            assert side["seen"]["adversarial"] == 2 * len(split.forget)
     assert (tiny.res / "masks" / "seed1" / "random0.1" / "split1.pt").exists()
     bench = tiny.res / "benchmarks" / "unlearn" / "amun" / "with_retain" / "random0.1" / "split1" / "seed1" / "run1.tsv"
     assert pd.read_csv(str(bench), sep="\t")["max_rss"][0] > 0
@@ -129,7 +139,8 @@ def test_tiny_every_method_runs_in_every_setting_it_supports(tiny):
 def test_tiny_metrics_gaps_and_tables(tiny):
     res, split = tiny.res, tiny.split
     runs = pd.read_csv(str(res / "tables" / "runs.csv"))
-    n_units = sum(len(s.settings) for s in REGISTRY.values())
+    units = tiny_units(tiny.config)
+    n_units = len(units)
     assert len(runs) == 2 * (n_units + 2)  # two forget sets; + the retrain and original rows
     assert runs["ft_auc"].between(0, 100).all() and runs["mis"].between(0, 100).all()
     mine = (runs["method"] == "amun") & (runs["setting"] == "with_retain") & (runs["forget"] == "random0.1")
@@ -141,7 +152,7 @@ def test_tiny_metrics_gaps_and_tables(tiny):
     assert row["avg_gap"] == pytest.approx(gap) and ret["avg_gap"] == pytest.approx(0.0)
     assert row["sample_steps_vs_retrain"] == pytest.approx(side["sample_steps"] / (4 * len(split.retain)))
     table = (res / "tables" / "with_retain.md").read_text()
-    n_rows = 2 + sum("with_retain" in s.settings for s in REGISTRY.values())  # + original and retrain
+    n_rows = 2 + sum(s == "with_retain" for *_, s, _ in units)  # + original and retrain
     assert table.count("\n") == 1 + n_rows + 2 and "**" in table and "±" not in table.split("\n\n")[0]  # one run
     assert "\\toprule" in (res / "tables" / "forget_only.tex").read_text()
     # LiRA from the same references and keep matrix as RMIA; distances to the retrained model
@@ -233,7 +244,9 @@ def test_tiny_rerun_does_nothing(tiny):
 
 
 def test_tiny_changes_rerun_only_what_depends_on_them(tiny):
-    units = {m: len(spec.settings) * 2 for m, spec in REGISTRY.items()}  # settings x forget sets
+    units = {}  # instance -> its runs: settings x forget sets
+    for instance, *_ in tiny_units(tiny.config):
+        units[instance] = units.get(instance, 0) + 2
     # one method's learning rate: its runs, their metrics and the aggregates
     cfg = yaml.safe_load(tiny.config.read_text())
     cfg["unlearn"]["methods"] = {"amun": {"lr": 0.02, "lr_step": 1}}
@@ -252,7 +265,7 @@ def test_tiny_changes_rerun_only_what_depends_on_them(tiny):
     cfg = yaml.safe_load(tiny.config.read_text())
     cfg["attack"]["steps"] = 6
     plan = dry_run(tiny.work, tiny.base / "steps.yaml", cfg)
-    da_users = sum(n for m, n in units.items() if REGISTRY[m].needs_adv)
+    da_users = 2 * sum(reads_adv for *_, reads_adv in tiny_units(tiny.config))
     assert plan == {
         "build_adversarial": 1,
         "summarize_adversarial": 1,
@@ -322,7 +335,7 @@ def test_tiny_code_changes_rerun_exactly_what_they_change(tiny, tmp_path):
     assert plan_with(edited_copy(tmp_path / "a", cosmetic), tiny) == {}
     audit = {"src/amunflow/metrics.py": ("100.0 * float(np.mean(v)) for", "100.0 * float(np.mean(v)) + 0.0 for")}
     plan = plan_with(edited_copy(tmp_path / "b", audit), tiny)
-    n_metrics = 2 * (sum(len(s.settings) for s in REGISTRY.values()) + 2)
+    n_metrics = 2 * (len(tiny_units(tiny.config)) + 2)
     assert plan == {
         "evaluate": n_metrics,
         "aggregate": 1,
@@ -357,7 +370,7 @@ def test_tiny_per_forget_set_attack_gives_the_same_rows(tiny):
     forget_cfg.write_text(yaml.safe_dump(cfg))
     proc = snakemake(tiny.work, "--configfile", str(forget_cfg))
     ran = job_counts(proc.stdout + proc.stderr)
-    da_users = sum(len(s.settings) * 2 for s in REGISTRY.values() if s.needs_adv)
+    da_users = 2 * sum(reads_adv for *_, reads_adv in tiny_units(tiny.config))
     assert ran == {
         "build_adversarial": 2,
         "summarize_adversarial": 2,
