@@ -287,6 +287,7 @@ SEED_KEYS = [  # every seed key of the schema, as a path into the config ([0]: a
     ("evaluation", "ulira", "keep_seed"),
     ("evaluation", "mis_seed"),
     ("tuning", "model_seeds", 0),
+    ("surrogate", "seed"),
 ]
 
 
