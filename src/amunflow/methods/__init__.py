@@ -377,6 +377,22 @@ REGISTRY: dict[str, Method] = {
     ),
 }
 
+
+def needs_surrogate(method: str, hp: dict) -> bool:
+    """Whether a run of ``method`` with resolved hyperparameters ``hp`` reads the surrogate images (its
+    ``surrogate`` hyperparameter, or a wrapper step's, is ``images``)."""
+    if hp.get("surrogate") == "images":
+        return True
+    return REGISTRY[method].wraps and any(s.get("surrogate") == "images" for s in steps(hp) if s)
+
+
+def needs_adv(method: str, hp: dict) -> bool:
+    """Whether a run of ``method`` with resolved hyperparameters ``hp`` reads D_A (a wrapper's run does
+    when one of its steps' methods does)."""
+    spec = REGISTRY[method]
+    return spec.needs_adv or (spec.wraps and any(REGISTRY[s["method"]].needs_adv for s in steps(hp) if s))
+
+
 # Methods of other installed packages: an entry point in this group names a Method, e.g. in the
 # plugin's pyproject.toml `[project.entry-points."amunflow.methods"] flip = "my_lab.unlearning:FLIP"`
 # with FLIP = Method("my_lab.unlearning.flip", ...): validated, priced, tuned and tabled as ours.
@@ -406,21 +422,6 @@ def _plugins() -> dict[str, Method]:
 
 
 REGISTRY.update(_plugins())
-
-
-def needs_surrogate(method: str, hp: dict) -> bool:
-    """Whether a run of ``method`` with resolved hyperparameters ``hp`` reads the surrogate images (its
-    ``surrogate`` hyperparameter, or a wrapper step's, is ``images``)."""
-    if hp.get("surrogate") == "images":
-        return True
-    return REGISTRY[method].wraps and any(s.get("surrogate") == "images" for s in steps(hp) if s)
-
-
-def needs_adv(method: str, hp: dict) -> bool:
-    """Whether a run of ``method`` with resolved hyperparameters ``hp`` reads D_A (a wrapper's run does
-    when one of its steps' methods does)."""
-    spec = REGISTRY[method]
-    return spec.needs_adv or (spec.wraps and any(REGISTRY[s["method"]].needs_adv for s in steps(hp) if s))
 
 
 __all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "SETTINGS", "Method", "needs_adv", "needs_surrogate", "steps"]
