@@ -122,19 +122,21 @@ def _find_split_root(base: Path, label) -> Path:
     )
 
 
-def _imagefolder_root(root) -> Path:
-    """The ImageFolder root as a Path: an existing folder or zip archive, else a UserError."""
+def _imagefolder_root(root, key: str = "dataset.root", holding: str = "train/<class>/ and test/<class>/ image folders"):
+    """The root of config key ``key`` as a Path: an existing folder or zip archive, else a UserError."""
     path = Path(root)
     if not path.exists():
         raise UserError(
-            f"config key dataset.root: {str(root)!r} does not exist; point it at a folder (or .zip) holding "
-            "train/<class>/ and test/<class>/ image folders."
+            f"config key {key}: {str(root)!r} does not exist; point it at a folder (or .zip) holding {holding}."
         )
     if path.is_file() and not zipfile.is_zipfile(path):
-        raise UserError(
-            f"config key dataset.root: {str(root)!r} is a file but not a zip archive; give a folder or a .zip."
-        )
+        raise UserError(f"config key {key}: {str(root)!r} is a file but not a zip archive; give a folder or a .zip.")
     return path
+
+
+def content_hash(path: Path) -> str:
+    """A folder's or zip archive's content hash (cached by path, size and modification time)."""
+    return f"zip:{_cached_hash(path, [path])}" if path.is_file() else f"files:{_tree_hash(path)}"
 
 
 def _imagefolder(root: str, progress_file=None) -> ImageData:
@@ -345,8 +347,7 @@ def source_fingerprint(cfg: dict) -> str:
     if name in ("cifar10", "cifar100"):
         folder = Path(cfg["root"]) / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
         return f"files:{_tree_hash(folder)}" if folder.is_dir() else f"download:{name}"
-    path = _imagefolder_root(cfg["root"])
-    return f"zip:{_cached_hash(path, [path])}" if path.is_file() else f"files:{_tree_hash(path)}"
+    return content_hash(_imagefolder_root(cfg["root"]))
 
 
 def _tree_hash(folder: Path) -> str:

@@ -17,23 +17,19 @@ import numpy as np
 from tqdm import tqdm
 
 from . import UserError
-from .data import ImageData, _cached_hash, _is_image, _tree_hash
+from .data import ImageData, _imagefolder_root, _is_image, content_hash
 from .io import atomic_path
 
 log = logging.getLogger(__name__)
 
 
 def _root(root) -> Path:
-    path = Path(root)
-    if not path.exists() or (path.is_file() and not zipfile.is_zipfile(path)):
-        raise UserError(f"config key surrogate.root: {str(root)!r} is not a folder or a zip archive of images.")
-    return path
+    return _imagefolder_root(root, "surrogate.root", "image files")
 
 
 def fingerprint(root) -> str:
     """A content hash of the surrogate root (cached by path, size and modification time)."""
-    path = _root(root)
-    return f"zip:{_cached_hash(path, [path])}" if path.is_file() else f"files:{_tree_hash(path)}"
+    return content_hash(_root(root))
 
 
 def list_images(root) -> list[str]:

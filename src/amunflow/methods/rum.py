@@ -54,8 +54,8 @@ def step_hyper(hp: dict, step: dict) -> dict:
 def run(r: Run):
     plan = steps(r.hp.extra)
     flat = {**{k: v for k, v in dataclasses.asdict(r.hp).items() if k != "extra"}, **r.hp.extra}
-    parts = groups(r.data.memorization(), len(plan))
-    mem = r.data.memorization()[:, 0]
+    scores = r.data.memorization()
+    parts, mem = groups(scores, len(plan)), scores[:, 0]
     with timed(r):
         for k, (step, part) in enumerate(zip(plan, parts, strict=True)):
             lo, hi = (float(mem[part].min()), float(mem[part].max())) if len(part) else (np.nan, np.nan)
